@@ -1,0 +1,38 @@
+package io.github.batchnorm4j;
+
+/**
+ * Where backward writes the gradients of the loss with respect to gamma and beta. Either array
+ * may be null when that gradient is not wanted (for example with scale or center off).
+ */
+public final class ParameterGradients {
+    private final float[] dgamma;
+    private final float[] dbeta;
+
+    private ParameterGradients(float[] dgamma, float[] dbeta) {
+        this.dgamma = dgamma;
+        this.dbeta = dbeta;
+    }
+
+    /** Fresh arrays for {@code channels} channels. */
+    public static ParameterGradients allocate(int channels) {
+        if (channels < 1) {
+            throw new IllegalArgumentException("channels must be at least 1, got " + channels);
+        }
+        return new ParameterGradients(new float[channels], new float[channels]);
+    }
+
+    /** The caller's arrays (each of length C at least, or null when not wanted). */
+    public static ParameterGradients of(float[] dgamma, float[] dbeta) {
+        return new ParameterGradients(dgamma, dbeta);
+    }
+
+    /** Gradient with respect to gamma, sum of dy * xhat; null when not wanted. */
+    public float[] dgamma() {
+        return dgamma;
+    }
+
+    /** Gradient with respect to beta, sum of dy; null when not wanted. */
+    public float[] dbeta() {
+        return dbeta;
+    }
+}
