@@ -1,0 +1,79 @@
+package io.github.batchnorm4j.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.github.batchnorm4j.BatchStatistics;
+import io.github.batchnorm4j.Geometry;
+import io.github.batchnorm4j.Parameters;
+import io.github.batchnorm4j.RunningStatistics;
+import io.github.batchnorm4j.RunningUpdate;
+import io.github.batchnorm4j.Variant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Statistics that survive a large mean; a constant channel normalizes to exactly beta. */
+class NumericsTest {
+
+    static Stream<Arguments> largeShapes() {
+        List<Arguments> result = new ArrayList<>();
+        Variants.all().forEach(v -> {
+            result.add(Arguments.of(v, Geometry.nchw(16, 4, 56, 56)));
+            result.add(Arguments.of(v, Geometry.nhwc(16, 56, 56, 4)));
+            result.add(Arguments.of(v, Geometry.matrix(4099, 3)));
+        });
+        return result.stream();
+    }
+
+    static Stream<Arguments> shapes() {
+        List<Arguments> result = new ArrayList<>();
+        Variants.all().forEach(v -> {
+            result.add(Arguments.of(v, Geometry.nchw(3, 5, 7, 7)));
+            result.add(Arguments.of(v, Geometry.nhwc(3, 7, 7, 17)));
+            result.add(Arguments.of(v, Geometry.matrix(33, 64)));
+        });
+        return result.stream();
+    }
+
+    @ParameterizedTest
+    @MethodSource("largeShapes")
+    void varianceOfLargeMeanDataWithinOneThousandth(Variant variant, Geometry g) {
+        float[] x = Data.gaussian(99, g.size(), 1e4, 1.0);
+        // Weight 1 on the new batch, biased: the running variance is the batch variance itself.
+        RunningStatistics running = RunningStatistics.initial(g.channels(), RunningUpdate.exponential(1.0, false));
+        Variants.batchNorm(variant).forwardTraining(g, x, new float[g.size()], Parameters.none(),
+                BatchStatistics.allocate(g.channels()), running);
+
+        Reference.Stats stats = Reference.statistics(Data.toDouble(x), g.outer(), g.channels(), g.inner());
+        for (int c = 0; c < g.channels(); c++) {
+            double want = stats.variance()[c];
+            assertEquals(want, running.variance()[c], 1e-3 * want, "variance of channel " + c);
+            assertEquals(stats.mean()[c], running.mean()[c], 1e-3, "mean of channel " + c);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void constantChannelGivesExactlyBeta(Variant variant, Geometry g) {
+        float[] x = new float[g.size()];
+        for (int o = 0; o < g.outer(); o++) {
+            for (int c = 0; c < g.channels(); c++) {
+                for (int i = 0; i < g.inner(); i++) {
+                    x[(o * g.channels() + c) * g.inner() + i] = 3.7f + 1000f * c;
+                }
+            }
+        }
+        float[] gamma = Data.uniform(1, g.channels(), 0.5, 2);
+        float[] beta = Data.uniform(2, g.channels(), -1, 1);
+        float[] y = new float[g.size()];
+        Variants.batchNorm(variant).forwardTraining(g, x, y, Parameters.affine(gamma, beta),
+                BatchStatistics.allocate(g.channels()), null);
+        for (int k = 0; k < y.length; k++) {
+            int c = (k / g.inner()) % g.channels();
+            assertEquals(beta[c], y[k], 0f, "y[" + k + "] of constant channel " + c);
+        }
+    }
+}
