@@ -1,0 +1,109 @@
+package io.github.batchnorm4j.jmh;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * What the machine's memory allows: a copy (one read, one write: a forward's minimal traffic)
+ * and a triad {@code a = b + s * c} (two reads, one write: a backward's), on the same number of
+ * floats as each benchmark shape, split over the same thread counts. Every operation's figure is
+ * read as a fraction of these.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsPrepend = {Defaults.VECTOR, "-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch"})
+@State(Scope.Benchmark)
+public class BandwidthBenchmark {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+
+    @Param({"32x64x56x56", "32x256x14x14", "8x64x16x16", "2048x512", "7x17x13x13"})
+    public String shape;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private float[] a;
+    private float[] b;
+    private float[] c;
+    private ForkJoinPool pool;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        int n = Shapes.geometry(shape, "NCHW").size();
+        a = new float[n];
+        b = new float[n];
+        c = new float[n];
+        java.util.Arrays.fill(b, 1.5f);
+        java.util.Arrays.fill(c, 2.5f);
+        pool = threads > 1 ? new ForkJoinPool(threads) : null;
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        if (pool != null) {
+            pool.shutdown();
+        }
+    }
+
+    @Benchmark
+    public float[] copy() {
+        split((from, to) -> System.arraycopy(b, from, a, from, to - from));
+        return a;
+    }
+
+    @Benchmark
+    public float[] triad() {
+        split(this::triadRange);
+        return a;
+    }
+
+    private void triadRange(int from, int to) {
+        float s = 0.5f;
+        FloatVector vs = FloatVector.broadcast(SPECIES, s);
+        int k = from;
+        for (int bound = from + SPECIES.loopBound(to - from); k < bound; k += SPECIES.length()) {
+            FloatVector vb = FloatVector.fromArray(SPECIES, b, k);
+            FloatVector.fromArray(SPECIES, c, k).fma(vs, vb).intoArray(a, k);
+        }
+        for (; k < to; k++) {
+            a[k] = Math.fma(c[k], s, b[k]);
+        }
+    }
+
+    private interface Range {
+        void run(int from, int to);
+    }
+
+    /** Contiguous chunks, one per thread, cut at multiples of 64 floats (a cache line's 4x). */
+    private void split(Range range) {
+        int n = a.length;
+        if (pool == null) {
+            range.run(0, n);
+            return;
+        }
+        int chunk = ((n + threads - 1) / threads + 63) & ~63;
+        pool.submit(() -> IntStream.range(0, threads).parallel().forEach(t -> {
+            int from = Math.min(n, t * chunk);
+            int to = Math.min(n, from + chunk);
+            range.run(from, to);
+        })).join();
+    }
+}
