@@ -17,7 +17,7 @@ import java.util.Arrays;
  * mode, and backward with batch or frozen statistics.
  *
  * <pre>{@code
- * BatchNorm bn = BatchNorm.builder().variant(Variant.NAIVE).build();
+ * BatchNorm bn = BatchNorm.builder().variant(Variant.FUSED).threads(2).build();
  * Geometry g = Geometry.nchw(32, 64, 56, 56);
  * Parameters p = Parameters.affine(gamma, beta);
  * RunningStatistics running = RunningStatistics.initial(64, RunningUpdate.pytorch(0.1));
@@ -43,6 +43,15 @@ public final class BatchNorm {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * Float lanes per vector in the vectorized and fused kernels: 16 with 512-bit vectors, 8
+     * with 256-bit, 1 when they run on the scalar path (the vector module is missing, or
+     * {@code -Dbatchnorm4j.vector=false}).
+     */
+    public static int vectorLanes() {
+        return KernelProvider.vectorLanes();
     }
 
     public Variant variant() {
@@ -245,12 +254,12 @@ public final class BatchNorm {
 
     /** Chooses the variant and the threads. */
     public static final class Builder {
-        private Variant variant = Variant.NAIVE;
+        private Variant variant = Variant.FUSED;
         private Parallelism parallelism = Parallelism.machine();
 
         private Builder() {}
 
-        /** Which kernels run; see {@link Variant}. */
+        /** Which kernels run; see {@link Variant}. The default is {@link Variant#FUSED}. */
         public Builder variant(Variant variant) {
             this.variant = requireNonNull("variant", variant);
             return this;
@@ -267,9 +276,6 @@ public final class BatchNorm {
             return parallelism(Parallelism.threads(threads));
         }
 
-        /**
-         * @throws UnsupportedOperationException if the variant is not available in this build
-         */
         public BatchNorm build() {
             return new BatchNorm(variant, parallelism);
         }

@@ -18,4 +18,25 @@ public final class ChannelMath {
     public static float shift(float beta, float mean, float gamma, float invStd) {
         return (float) (beta - (double) mean * gamma * invStd);
     }
+
+    /**
+     * Turns one channel's backward sums into its gradients and the coefficients of
+     * {@code dx = dy' * a - (x - mean) * b - c}. With batch statistics
+     * {@code a = gamma * invStd}, {@code b = a * invStd * dgamma / M}, {@code c = a * dbeta / M};
+     * with frozen statistics b = c = 0.
+     *
+     * @param sumDy sum of dy' (dbeta)
+     * @param sumDyDev sum of dy' * (x - mean); dgamma is this times invStd
+     */
+    public static void backwardCoefficients(int channel, float gamma, float invStd, double sumDy,
+            double sumDyDev, int m, boolean batchStatistics, float[] a, float[] b, float[] c,
+            float[] dgamma, float[] dbeta) {
+        double dg = sumDyDev * invStd;
+        dgamma[channel] = (float) dg;
+        dbeta[channel] = (float) sumDy;
+        double k = (double) gamma * invStd;
+        a[channel] = (float) k;
+        b[channel] = batchStatistics ? (float) (k * invStd * dg / m) : 0f;
+        c[channel] = batchStatistics ? (float) (k * sumDy / m) : 0f;
+    }
 }

@@ -4,115 +4,200 @@ import static io.github.batchnorm4j.tests.Tolerance.assertRelativeClose;
 import static io.github.batchnorm4j.tests.Tolerance.assertSumsClose;
 import static io.github.batchnorm4j.tests.Tolerance.assertTensorClose;
 import static io.github.batchnorm4j.tests.Tolerance.assertTermsClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.github.batchnorm4j.Geometry;
 import io.github.batchnorm4j.ParameterGradients;
 import io.github.batchnorm4j.Variant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every operation of every variant against the double-precision reference, over shapes that
- * hit every loop tail, both layouts, ReLU on and off, scale and center off.
+ * Every variant, at every thread count, against the double-precision reference, for all four
+ * operations, over shapes that hit every loop tail (C around the 16-lane width, inner around
+ * vector and block sizes), both layouts, ReLU on and off, scale and center off. The reference
+ * runs once per case; each variant's results at 2, 3, 7 and 16 threads must also equal its
+ * 1-thread results bit for bit (determinism).
  */
 class AgreementTest {
 
-    static Stream<Case> cases() {
-        List<Geometry> geometries = Case.geometries(
-                new int[] {1, 3, 17, 64}, new int[] {1, 7, 33, 196}, new int[] {2, 5, 32});
-        return Case.cases(List.of(Variant.NAIVE), new int[] {1}, geometries);
-    }
-
-    @ParameterizedTest
-    @MethodSource("cases")
-    void forwardTrainingMatchesReference(Case c) {
-        Run run = new Run(c, 42);
-        run.forwardTraining();
-
-        Geometry g = c.geometry();
-        int m = g.reductionSize();
-        double tol = Tolerance.forReduction(m);
-        double[] x = run.input();
-        Reference.Stats stats = Reference.statistics(x, g.outer(), g.channels(), g.inner());
-        double eps = run.parameters.epsilon();
-        double[] want = Reference.normalize(x, g.outer(), g.channels(), g.inner(), stats.mean(),
-                stats.variance(), c.referenceGamma(run.gamma), c.referenceBeta(run.beta), eps, c.relu());
-        assertTensorClose("y", run.y, Run.Y_OFFSET, want, tol);
-
-        double[] invStd = new double[g.channels()];
-        double[] runningMean = new double[g.channels()];
-        double[] runningVar = new double[g.channels()];
-        for (int ch = 0; ch < g.channels(); ch++) {
-            invStd[ch] = stats.invStd(ch, eps);
-            double std = Math.sqrt(stats.variance()[ch]);
-            assertEquals(stats.mean()[ch], run.saved.mean()[ch], tol * (Math.abs(stats.mean()[ch]) + std), "mean");
-            runningMean[ch] = 0.1 * stats.mean()[ch];
-            runningVar[ch] = 0.9 + 0.1 * stats.variance()[ch] * m / (m - 1);
-            assertEquals(runningMean[ch], run.running.mean()[ch], tol * (Math.abs(runningMean[ch]) + std), "running mean");
+    /** Every tail: C around the 16-lane vector, inner and outer around vector and block sizes. */
+    static List<Geometry> tailShapes() {
+        List<Geometry> result = new ArrayList<>();
+        for (int c : new int[] {1, 3, 15, 16, 17, 64, 257}) {
+            for (int inner : new int[] {1, 2, 7, 33, 196, 259}) {
+                for (int outer : new int[] {1, 2, 5, 33}) {
+                    if (outer == 1 && inner == 1) {
+                        continue;
+                    }
+                    result.add(new Geometry(outer, c, inner));
+                    if (inner > 1) {
+                        result.add(new Geometry(outer * inner, c, 1));
+                    }
+                }
+            }
         }
-        assertRelativeClose("invStd", run.saved.invStd(), invStd, tol);
-        assertRelativeClose("running variance", run.running.variance(), runningVar, tol);
-        assertEquals(1, run.running.batchesTracked());
+        return result;
+    }
+
+    static Stream<Case> withAndWithoutRelu() {
+        return Case.withAndWithoutRelu(tailShapes());
+    }
+
+    static Stream<Case> affineOff() {
+        return Case.affineOff(Case.geometries(new int[] {1, 17, 64}, new int[] {1, 7, 196}, new int[] {2, 33}));
     }
 
     @ParameterizedTest
-    @MethodSource("cases")
-    void forwardInferenceMatchesReference(Case c) {
-        Run run = new Run(c, 43);
+    @MethodSource({"withAndWithoutRelu", "affineOff"})
+    void everyVariantAndThreadCountMatchesTheReference(Case c) {
         Geometry g = c.geometry();
-        float[] runningMean = Data.uniform(5, g.channels(), -1, 1);
-        float[] runningVar = Data.uniform(6, g.channels(), 0.5, 2);
-        System.arraycopy(runningMean, 0, run.running.mean(), 0, g.channels());
-        System.arraycopy(runningVar, 0, run.running.variance(), 0, g.channels());
-        run.forwardInference();
-
-        double[] want = Reference.normalize(run.input(), g.outer(), g.channels(), g.inner(),
-                Data.toDouble(runningMean), Data.toDouble(runningVar), c.referenceGamma(run.gamma),
-                c.referenceBeta(run.beta), run.parameters.epsilon(), c.relu());
-        assertTensorClose("y", run.y, Run.Y_OFFSET, want, Tolerance.forReduction(1));
-        assertEquals(0, run.running.batchesTracked(), "inference must not count a batch");
-    }
-
-    @ParameterizedTest
-    @MethodSource("cases")
-    void backwardMatchesReference(Case c) {
-        checkBackward(c, false);
-    }
-
-    @ParameterizedTest
-    @MethodSource("cases")
-    void backwardFrozenMatchesReference(Case c) {
-        checkBackward(c, true);
-    }
-
-    private static void checkBackward(Case c, boolean frozen) {
-        Run run = new Run(c, 44);
-        run.forwardTraining();
-        Geometry g = c.geometry();
-        float[] dy = Data.gaussian(45, g.size(), 0.1, 1.0);
-        ParameterGradients gradients = ParameterGradients.allocate(g.channels());
-        float[] dx = run.backward(dy, gradients, frozen);
-
-        double[] x = run.input();
-        double eps = run.parameters.epsilon();
-        double[] mean;
-        double[] variance;
-        if (frozen) {
-            mean = Data.toDouble(run.running.mean());
-            variance = Data.toDouble(run.running.variance());
-        } else {
-            Reference.Stats stats = Reference.statistics(x, g.outer(), g.channels(), g.inner());
-            mean = stats.mean();
-            variance = stats.variance();
+        Expected want = new Expected(c);
+        for (Variant variant : Variant.values()) {
+            Results first = null;
+            for (int threads : Variants.THREADS) {
+                Results got = new Results(c.with(variant, threads), want.yForBackward, want.savedForBackward);
+                String where = variant + " at " + threads + " threads, " + c;
+                if (threads <= 7) {
+                    want.check(got, where);
+                }
+                if (first == null) {
+                    first = got;
+                } else {
+                    first.assertBitwiseEqual(got, where);
+                }
+            }
         }
-        Reference.Gradients want = Reference.backward(x, Data.toDouble(dy), run.reluMask(),
-                g.outer(), g.channels(), g.inner(), mean, variance, c.referenceGamma(run.gamma), eps, !frozen);
-        double tol = Tolerance.forReduction(g.reductionSize());
-        assertTermsClose("dx", dx, Run.DX_OFFSET, want.dx(), want.dxTerms(), tol);
-        assertSumsClose("dbeta", gradients.dbeta(), want.dbeta(), want.dbetaAbs(), tol);
-        assertSumsClose("dgamma", gradients.dgamma(), want.dgamma(), want.dgammaAbs(), tol);
+    }
+
+    /** What the reference says every operation must give for one case. */
+    private static final class Expected {
+        final Case c;
+        final Geometry g;
+        final double[] x;
+        final double tol;
+        final Reference.Stats stats;
+        final double[] y;
+        final double[] inferenceY;
+        final float[] runningMean = Data.uniform(5, 1024, -1, 1);
+        final float[] runningVar = Data.uniform(6, 1024, 0.5, 2);
+        final float[] dy;
+        final float[] yForBackward;
+        final io.github.batchnorm4j.BatchStatistics savedForBackward;
+        final Reference.Gradients gradients;
+        final Reference.Gradients frozenGradients;
+
+        Expected(Case c) {
+            this.c = c;
+            this.g = c.geometry();
+            Run naive = new Run(c, 42);
+            this.x = naive.input();
+            this.tol = Tolerance.forReduction(g.reductionSize());
+            this.stats = Reference.statistics(x, g.outer(), g.channels(), g.inner());
+            double eps = naive.parameters.epsilon();
+            double[] gamma = c.referenceGamma(naive.gamma);
+            double[] beta = c.referenceBeta(naive.beta);
+            this.y = Reference.normalize(x, g.outer(), g.channels(), g.inner(), stats.mean(),
+                    stats.variance(), gamma, beta, eps, c.relu());
+            double[] rm = Data.toDouble(Arrays.copyOf(runningMean, g.channels()));
+            double[] rv = Data.toDouble(Arrays.copyOf(runningVar, g.channels()));
+            this.inferenceY = Reference.normalize(x, g.outer(), g.channels(), g.inner(), rm, rv, gamma, beta, eps, c.relu());
+            // Backward reads y only for ReLU's mask; every variant gets the same y so one
+            // reference serves them all.
+            naive.forwardTraining();
+            // Likewise the saved statistics: backward's inputs, which the reference takes as given.
+            this.yForBackward = naive.y.clone();
+            this.savedForBackward = naive.saved;
+            this.dy = Data.gaussian(45, g.size(), 0.1, 1.0);
+            boolean[] mask = naive.reluMask();
+            this.gradients = Reference.backward(x, Data.toDouble(dy), mask, g.outer(), g.channels(),
+                    g.inner(), Data.toDouble(naive.saved.mean()), Data.toDouble(naive.saved.invStd()), gamma, true);
+            this.frozenGradients = Reference.backward(x, Data.toDouble(dy), mask, g.outer(), g.channels(),
+                    g.inner(), rm, Reference.invStd(rv, eps), gamma, false);
+        }
+
+        void check(Results got, String where) {
+            int m = g.reductionSize();
+            assertTensorClose(where + ": y", got.y, Run.Y_OFFSET, y, tol);
+            double[] invStd = new double[g.channels()];
+            double[] runningVar = new double[g.channels()];
+            for (int ch = 0; ch < g.channels(); ch++) {
+                double std = Math.sqrt(stats.variance()[ch]);
+                invStd[ch] = stats.invStd(ch, got.run.parameters.epsilon());
+                runningVar[ch] = 0.9 + 0.1 * stats.variance()[ch] * m / (m - 1);
+                assertEquals(stats.mean()[ch], got.run.saved.mean()[ch],
+                        tol * (Math.abs(stats.mean()[ch]) + std), where + ": mean[" + ch + "]");
+                assertEquals(0.1 * stats.mean()[ch], got.runningMeanAfterTraining[ch],
+                        tol * (0.1 * Math.abs(stats.mean()[ch]) + std), where + ": running mean[" + ch + "]");
+            }
+            assertRelativeClose(where + ": invStd", got.run.saved.invStd(), invStd, tol);
+            assertRelativeClose(where + ": running variance", got.runningVarAfterTraining, runningVar, tol);
+            assertTensorClose(where + ": inference y", got.inferenceY, Run.Y_OFFSET, inferenceY, Tolerance.forReduction(1));
+            checkGradients(where, got.dx, got.gradients, gradients);
+            checkGradients(where + " frozen", got.frozenDx, got.frozenGradients, frozenGradients);
+        }
+
+        private void checkGradients(String where, float[] dx, ParameterGradients got, Reference.Gradients want) {
+            assertTermsClose(where + ": dx", dx, Run.DX_OFFSET, want.dx(), want.dxTerms(), tol);
+            assertSumsClose(where + ": dbeta", got.dbeta(), want.dbeta(), want.dbetaAbs(), tol);
+            assertSumsClose(where + ": dgamma", got.dgamma(), want.dgamma(), want.dgammaAbs(), tol);
+        }
+    }
+
+    /** All four operations of one variant at one thread count. */
+    private static final class Results {
+        final Run run;
+        final float[] y;
+        final float[] runningMeanAfterTraining;
+        final float[] runningVarAfterTraining;
+        final float[] inferenceY;
+        final ParameterGradients gradients;
+        final float[] dx;
+        final ParameterGradients frozenGradients;
+        final float[] frozenDx;
+
+        Results(Case c, float[] yForBackward, io.github.batchnorm4j.BatchStatistics savedForBackward) {
+            Geometry g = c.geometry();
+            run = new Run(c, 42);
+            run.forwardTraining();
+            y = run.y.clone();
+            runningMeanAfterTraining = run.running.mean().clone();
+            runningVarAfterTraining = run.running.variance().clone();
+
+            float[] rm = Data.uniform(5, 1024, -1, 1);
+            float[] rv = Data.uniform(6, 1024, 0.5, 2);
+            System.arraycopy(rm, 0, run.running.mean(), 0, g.channels());
+            System.arraycopy(rv, 0, run.running.variance(), 0, g.channels());
+            Arrays.fill(run.y, Float.NaN);
+            run.forwardInference();
+            inferenceY = run.y.clone();
+
+            System.arraycopy(yForBackward, 0, run.y, 0, run.y.length);
+            System.arraycopy(savedForBackward.mean(), 0, run.saved.mean(), 0, g.channels());
+            System.arraycopy(savedForBackward.invStd(), 0, run.saved.invStd(), 0, g.channels());
+            float[] dy = Data.gaussian(45, g.size(), 0.1, 1.0);
+            gradients = ParameterGradients.allocate(g.channels());
+            dx = run.backward(dy, gradients, false);
+            frozenGradients = ParameterGradients.allocate(g.channels());
+            frozenDx = run.backward(dy, frozenGradients, true);
+        }
+
+        void assertBitwiseEqual(Results other, String where) {
+            assertArrayEquals(y, other.y, where + ": y differs from 1 thread");
+            assertArrayEquals(run.saved.mean(), other.run.saved.mean(), where + ": mean differs from 1 thread");
+            assertArrayEquals(run.saved.invStd(), other.run.saved.invStd(), where + ": invStd differs from 1 thread");
+            assertArrayEquals(runningVarAfterTraining, other.runningVarAfterTraining, where + ": running variance differs");
+            assertArrayEquals(inferenceY, other.inferenceY, where + ": inference y differs from 1 thread");
+            assertArrayEquals(dx, other.dx, where + ": dx differs from 1 thread");
+            assertArrayEquals(gradients.dgamma(), other.gradients.dgamma(), where + ": dgamma differs from 1 thread");
+            assertArrayEquals(gradients.dbeta(), other.gradients.dbeta(), where + ": dbeta differs from 1 thread");
+            assertArrayEquals(frozenDx, other.frozenDx, where + ": frozen dx differs from 1 thread");
+            assertArrayEquals(frozenGradients.dgamma(), other.frozenGradients.dgamma(), where + ": frozen dgamma differs");
+        }
     }
 }

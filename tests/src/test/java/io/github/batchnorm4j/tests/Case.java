@@ -18,7 +18,11 @@ record Case(Variant variant, int threads, Geometry geometry, Affine affine, bool
     enum Affine { BOTH, SCALE_ONLY, CENTER_ONLY, NONE }
 
     BatchNorm batchNorm() {
-        return BatchNorm.builder().variant(variant).threads(threads).build();
+        return Variants.batchNorm(variant, threads);
+    }
+
+    Case with(Variant otherVariant, int otherThreads) {
+        return new Case(otherVariant, otherThreads, geometry, affine, relu);
     }
 
     int channels() {
@@ -80,20 +84,29 @@ record Case(Variant variant, int threads, Geometry geometry, Affine affine, bool
         return result;
     }
 
-    /** Every geometry with ReLU on and off; every affine mode with ReLU off. */
-    static Stream<Case> cases(List<Variant> variants, int[] threads, List<Geometry> geometries) {
+    /** Each geometry with gamma and beta, ReLU off and on. */
+    static Stream<Case> withAndWithoutRelu(List<Geometry> geometries) {
         List<Case> result = new ArrayList<>();
-        for (Variant variant : variants) {
-            for (int t : threads) {
-                for (Geometry g : geometries) {
-                    result.add(new Case(variant, t, g, Affine.BOTH, false));
-                    result.add(new Case(variant, t, g, Affine.BOTH, true));
-                    result.add(new Case(variant, t, g, Affine.SCALE_ONLY, false));
-                    result.add(new Case(variant, t, g, Affine.CENTER_ONLY, false));
-                    result.add(new Case(variant, t, g, Affine.NONE, false));
-                }
-            }
+        for (Geometry g : geometries) {
+            result.add(new Case(Variant.NAIVE, 1, g, Affine.BOTH, false));
+            result.add(new Case(Variant.NAIVE, 1, g, Affine.BOTH, true));
         }
         return result.stream();
+    }
+
+    /** Each geometry with scale only, center only, and neither. */
+    static Stream<Case> affineOff(List<Geometry> geometries) {
+        List<Case> result = new ArrayList<>();
+        for (Geometry g : geometries) {
+            result.add(new Case(Variant.NAIVE, 1, g, Affine.SCALE_ONLY, false));
+            result.add(new Case(Variant.NAIVE, 1, g, Affine.CENTER_ONLY, false));
+            result.add(new Case(Variant.NAIVE, 1, g, Affine.NONE, false));
+        }
+        return result.stream();
+    }
+
+    @Override
+    public String toString() {
+        return geometry + " " + affine + (relu ? " relu" : "");
     }
 }

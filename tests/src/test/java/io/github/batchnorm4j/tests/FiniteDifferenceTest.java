@@ -67,7 +67,7 @@ class FiniteDifferenceTest {
             }
         }
         Reference.Gradients analytic = Reference.backward(x, w, mask, outer, channels, inner, mean,
-                var, gamma, EPSILON, batchStatistics);
+                Reference.invStd(var, EPSILON), gamma, batchStatistics);
 
         for (int k = 0; k < size; k++) {
             double numeric = centralDifference(x, k, v -> loss.of(v, gamma, beta));

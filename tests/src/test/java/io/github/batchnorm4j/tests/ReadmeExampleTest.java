@@ -22,7 +22,7 @@ class ReadmeExampleTest {
     @Test
     void exampleRunsAndNormalizes() {
         // README-BEGIN
-        BatchNorm bn = BatchNorm.builder().build();         // default variant and threads
+        BatchNorm bn = BatchNorm.builder().build();         // fused kernels, all cores
         Geometry g = Geometry.nchw(8, 16, 32, 32);          // N, C, H, W
         float[] x = new float[g.size()], y = new float[g.size()];
         for (int i = 0; i < x.length; i++) x[i] = (float) Math.sin(i); // some input

@@ -66,13 +66,22 @@ final class Reference {
         return y;
     }
 
+    /** {@code 1 / sqrt(variance + epsilon)} per channel. */
+    static double[] invStd(double[] variance, double epsilon) {
+        double[] result = new double[variance.length];
+        for (int c = 0; c < variance.length; c++) {
+            result[c] = 1.0 / Math.sqrt(variance[c] + epsilon);
+        }
+        return result;
+    }
+
     /**
-     * Backward. {@code mask[at]} says whether the gradient passes (ReLU's {@code y > 0}); null
+     * Backward, given the statistics backward is handed (batch: the saved mean and invStd;
+     * frozen: the running mean and 1/sqrt(runningVar + eps)). {@code mask[at]} says whether the gradient passes (ReLU's {@code y > 0}); null
      * means it always does. With batch statistics the gradient flows through mean and variance.
      */
     static Gradients backward(double[] x, double[] dy, boolean[] mask, int outer, int channels,
-            int inner, double[] mean, double[] variance, double[] gamma, double epsilon,
-            boolean batchStatistics) {
+            int inner, double[] mean, double[] invStdOf, double[] gamma, boolean batchStatistics) {
         int m = outer * inner;
         double[] dx = new double[x.length];
         double[] dxTerms = new double[x.length];
@@ -81,7 +90,7 @@ final class Reference {
         double[] dgammaAbs = new double[channels];
         double[] dbetaAbs = new double[channels];
         for (int c = 0; c < channels; c++) {
-            double invStd = 1.0 / Math.sqrt(variance[c] + epsilon);
+            double invStd = invStdOf[c];
             for (int o = 0; o < outer; o++) {
                 for (int i = 0; i < inner; i++) {
                     int at = index(channels, inner, o, c, i);

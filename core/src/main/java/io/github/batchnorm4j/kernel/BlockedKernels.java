@@ -1,0 +1,141 @@
+package io.github.batchnorm4j.kernel;
+
+import io.github.batchnorm4j.FloatSpan;
+import io.github.batchnorm4j.Geometry;
+import io.github.batchnorm4j.parallel.Tasks;
+
+/**
+ * What the vectorized and fused variants share: the innermost loops, the threads, inference
+ * (one multiply-add per element is already the fewest trips through memory) and the walk over
+ * reduction blocks. Subclasses decide the order of the passes.
+ */
+abstract class BlockedKernels implements Kernels {
+    final Loops loops;
+    final Tasks tasks;
+
+    BlockedKernels(Loops loops, Tasks tasks) {
+        this.loops = loops;
+        this.tasks = tasks;
+    }
+
+    /** Work on block b of channel c. */
+    interface BlockTask {
+        void run(int c, int b);
+    }
+
+    /**
+     * Runs {@code task} on every (channel, block). Whole channels make a task when there are
+     * enough of them for the threads, single blocks otherwise; each block's result is the same
+     * either way.
+     */
+    void forEachBlock(Blocking.Planar planar, long floats, BlockTask task) {
+        int blocks = planar.count();
+        int channels = planar.channels();
+        if (channels >= 2 * tasks.threads()) {
+            tasks.forEach(channels, floats, c -> {
+                for (int b = 0; b < blocks; b++) {
+                    task.run(c, b);
+                }
+            });
+        } else {
+            tasks.forEach(channels * blocks, floats, t -> task.run(t / blocks, t % blocks));
+        }
+    }
+
+    /** Work on rows [from, to) of a row chunk. */
+    interface RowsTask {
+        void run(int from, int to);
+    }
+
+    /** Runs {@code task} on each sub-block of rows of chunk {@code chunk}, in order. */
+    static void forEachSubBlock(Blocking.Rows rows, int chunk, RowsTask task) {
+        int to = rows.chunkTo(chunk);
+        for (int r = rows.chunkFrom(chunk); r < to; r += rows.rowsPerBlock()) {
+            task.run(r, Math.min(to, r + rows.rowsPerBlock()));
+        }
+    }
+
+    @Override
+    public void forwardInference(Geometry g, FloatSpan x, FloatSpan y, float[] scale, float[] shift,
+            boolean relu) {
+        float[] in = x.array();
+        float[] out = y.array();
+        int xo = x.offset();
+        int yo = y.offset();
+        long floats = 2L * g.size();
+        if (g.inner() > 1) {
+            Blocking.Planar planar = Blocking.Planar.of(g);
+            forEachBlock(planar, floats, (c, b) -> planar.forEachRun(c, b, (at, n) ->
+                    loops.scaleShift(in, xo + at, out, yo + at, n, scale[c], shift[c], relu)));
+        } else {
+            int channels = g.channels();
+            Blocking.Rows rows = Blocking.Rows.of(g, channels);
+            tasks.forEach(rows.chunks(), floats, k -> forEachSubBlock(rows, k, (from, to) ->
+                    loops.scaleShiftRows(in, xo + from * channels, out, yo + from * channels,
+                            to - from, channels, channels, scale, shift, 0, relu)));
+        }
+    }
+
+    /**
+     * NHWC backward in row chunks: each chunk sums dy' and dy' * (x - mean) over its rows for
+     * all channels (both in one sweep), chunks add up in order, then dx row by row.
+     */
+    void backwardRowChunks(Geometry g, FloatSpan x, FloatSpan y, FloatSpan dy, FloatSpan dx,
+            float[] gamma, float[] mean, float[] invStd, boolean relu, boolean batchStatistics,
+            float[] dgamma, float[] dbeta) {
+        int channels = g.channels();
+        Blocking.Rows rows = Blocking.Rows.of(g, channels);
+        float[] in = x.array();
+        float[] grad = dy.array();
+        float[] out = y == null || !relu ? null : y.array();
+        int yo = out == null ? 0 : y.offset();
+        double[][] sumDy = new double[rows.chunks()][channels];
+        double[][] sumDyDev = new double[rows.chunks()][channels];
+        tasks.forEach(rows.chunks(), 2L * g.size(), k -> {
+            float[] partDy = new float[channels];
+            float[] partDev = new float[channels];
+            forEachSubBlock(rows, k, (from, to) -> {
+                int at = from * channels;
+                loops.gradientSumsRows(in, x.offset() + at, grad, dy.offset() + at, out, yo + at,
+                        to - from, channels, channels, mean, partDy, partDev, 0);
+                for (int c = 0; c < channels; c++) {
+                    sumDy[k][c] += partDy[c];
+                    sumDyDev[k][c] += partDev[c];
+                }
+            });
+        });
+        float[] a = new float[channels];
+        float[] b = new float[channels];
+        float[] cc = new float[channels];
+        for (int c = 0; c < channels; c++) {
+            double totalDy = 0;
+            double totalDev = 0;
+            for (int k = 0; k < rows.chunks(); k++) {
+                totalDy += sumDy[k][c];
+                totalDev += sumDyDev[k][c];
+            }
+            ChannelMath.backwardCoefficients(c, gamma[c], invStd[c], totalDy, totalDev,
+                    g.reductionSize(), batchStatistics, a, b, cc, dgamma, dbeta);
+        }
+        float[] target = dx.array();
+        tasks.forEach(rows.chunks(), 3L * g.size(), k -> forEachSubBlock(rows, k, (from, to) -> {
+            int at = from * channels;
+            loops.gradientApplyRows(in, x.offset() + at, grad, dy.offset() + at, out, yo + at,
+                    target, dx.offset() + at, to - from, channels, channels, mean, a, b, cc, 0);
+        }));
+    }
+
+    /** The forward output's array when ReLU needs it for the mask, else null (no mask). */
+    static float[] reluMask(FloatSpan y, boolean relu) {
+        return relu ? y.array() : null;
+    }
+
+    /** Per-channel statistics as the API returns them, and the normalize scale. */
+    static void finishChannel(int c, double mean, double variance, float gamma, float epsilon,
+            float[] meanOut, float[] varianceOut, float[] invStdOut, float[] scale) {
+        meanOut[c] = (float) mean;
+        varianceOut[c] = (float) variance;
+        invStdOut[c] = ChannelMath.invStd(variance, epsilon);
+        scale[c] = ChannelMath.scale(gamma, invStdOut[c]);
+    }
+}

@@ -1,0 +1,77 @@
+package io.github.batchnorm4j.kernel;
+
+/**
+ * The innermost sweeps the vectorized and fused kernels are built from, in two shapes:
+ * <em>runs</em>, a contiguous stretch of one channel (NCHW: vectorized along the run), and
+ * <em>rows</em>, a block of rows with the channels side by side (NHWC: vectorized across
+ * channels). {@link ScalarLoops} is the plain Java twin of the Vector API implementation; a
+ * provider picks one at start-up (the Lucene {@code VectorUtilSupport} pattern).
+ *
+ * <p>{@code dy'} below is {@code dy} masked by {@code y > 0} when {@code y} is not null (fused
+ * ReLU), and {@code dy} itself when it is.
+ */
+public interface Loops {
+
+    /**
+     * Sum of {@code a[k] - shift} over {@code a[from .. from+n)}. Shifting by a value of the
+     * channel keeps float sums small and makes a constant channel sum to exactly 0.
+     */
+    float sumDeviations(float[] a, int from, int n, float shift);
+
+    /** Sum of {@code (a[k] - mean)^2} over the run. */
+    float sumSquaredDeviations(float[] a, int from, int n, float mean);
+
+    /** {@code y = (x - mean) * scale + beta}, then {@code max(y, 0)} when relu. */
+    void normalize(float[] x, int xFrom, float[] y, int yFrom, int n, float mean, float scale,
+            float beta, boolean relu);
+
+    /** {@code y = x * scale + shift}, then {@code max(y, 0)} when relu. */
+    void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int n, float scale, float shift,
+            boolean relu);
+
+    /** Sum of {@code dy'} over the run. */
+    float sumGradient(float[] dy, int dyFrom, float[] y, int yFrom, int n);
+
+    /** Sum of {@code dy' * (x - mean)} over the run. */
+    float sumGradientDeviation(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
+            int n, float mean);
+
+    /**
+     * Both backward sums in one sweep: adds {@code sum dy'} to {@code sums[0]} and
+     * {@code sum dy' * (x - mean)} to {@code sums[1]}.
+     */
+    void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int n,
+            float mean, double[] sums);
+
+    /** {@code dx = dy' * a - (x - mean) * b - c}. */
+    void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
+            float[] dx, int dxFrom, int n, float mean, float a, float b, float c);
+
+    // Rows: element (r, j) of a block sits at base + r * stride + j for channels j in [0, width);
+    // per-channel arrays are read and written from index cFrom + j.
+
+    /** {@code out[cFrom + j] = sum over rows of (a(r, j) - shift[cFrom + j])}. */
+    void sumDeviationsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
+            float[] out, int cFrom);
+
+    /** {@code out[cFrom + j] = sum over rows of (a(r, j) - mean[cFrom + j])^2}. */
+    void sumSquaredDeviationsRows(float[] a, int base, int rows, int stride, int width,
+            float[] mean, float[] out, int cFrom);
+
+    /** {@code y(r, j) = (x(r, j) - mean[c]) * scale[c] + beta[c]}, ReLU when asked; c = cFrom + j. */
+    void normalizeRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
+            float[] mean, float[] scale, float[] beta, int cFrom, boolean relu);
+
+    /** {@code y(r, j) = x(r, j) * scale[c] + shift[c]}, ReLU when asked; c = cFrom + j. */
+    void scaleShiftRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
+            float[] scale, float[] shift, int cFrom, boolean relu);
+
+    /** {@code sumDy[c] = sum dy'(r, j)}, {@code sumDyDev[c] = sum dy'(r, j) * (x(r, j) - mean[c])}. */
+    void gradientSumsRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
+            int rows, int stride, int width, float[] mean, float[] sumDy, float[] sumDyDev, int cFrom);
+
+    /** {@code dx(r, j) = dy'(r, j) * a[c] - (x(r, j) - mean[c]) * b[c] - c[c]}. */
+    void gradientApplyRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
+            float[] dx, int dxBase, int rows, int stride, int width, float[] mean, float[] a,
+            float[] b, float[] c, int cFrom);
+}

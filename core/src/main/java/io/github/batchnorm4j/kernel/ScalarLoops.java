@@ -1,0 +1,173 @@
+package io.github.batchnorm4j.kernel;
+
+/**
+ * {@link Loops} in plain Java: what runs when the Vector API module is absent or switched off.
+ * Same arithmetic per element as the Vector API twin; sums run in one accumulator.
+ */
+public final class ScalarLoops implements Loops {
+
+    @Override
+    public float sumDeviations(float[] a, int from, int n, float shift) {
+        float s = 0;
+        for (int k = from; k < from + n; k++) {
+            s += a[k] - shift;
+        }
+        return s;
+    }
+
+    @Override
+    public float sumSquaredDeviations(float[] a, int from, int n, float mean) {
+        float s = 0;
+        for (int k = from; k < from + n; k++) {
+            float d = a[k] - mean;
+            s = Math.fma(d, d, s);
+        }
+        return s;
+    }
+
+    @Override
+    public void normalize(float[] x, int xFrom, float[] y, int yFrom, int n, float mean, float scale,
+            float beta, boolean relu) {
+        for (int k = 0; k < n; k++) {
+            y[yFrom + k] = activate(Math.fma(x[xFrom + k] - mean, scale, beta), relu);
+        }
+    }
+
+    @Override
+    public void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int n, float scale, float shift,
+            boolean relu) {
+        for (int k = 0; k < n; k++) {
+            y[yFrom + k] = activate(Math.fma(x[xFrom + k], scale, shift), relu);
+        }
+    }
+
+    @Override
+    public float sumGradient(float[] dy, int dyFrom, float[] y, int yFrom, int n) {
+        float s = 0;
+        for (int k = 0; k < n; k++) {
+            s += masked(dy[dyFrom + k], y, yFrom + k);
+        }
+        return s;
+    }
+
+    @Override
+    public float sumGradientDeviation(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
+            int n, float mean) {
+        float s = 0;
+        for (int k = 0; k < n; k++) {
+            s = Math.fma(masked(dy[dyFrom + k], y, yFrom + k), x[xFrom + k] - mean, s);
+        }
+        return s;
+    }
+
+    @Override
+    public void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int n,
+            float mean, double[] sums) {
+        float sumDy = 0;
+        float sumDyDev = 0;
+        for (int k = 0; k < n; k++) {
+            float d = masked(dy[dyFrom + k], y, yFrom + k);
+            sumDy += d;
+            sumDyDev = Math.fma(d, x[xFrom + k] - mean, sumDyDev);
+        }
+        sums[0] += sumDy;
+        sums[1] += sumDyDev;
+    }
+
+    @Override
+    public void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
+            float[] dx, int dxFrom, int n, float mean, float a, float b, float c) {
+        for (int k = 0; k < n; k++) {
+            float d = masked(dy[dyFrom + k], y, yFrom + k);
+            dx[dxFrom + k] = Math.fma(d, a, -Math.fma(x[xFrom + k] - mean, b, c));
+        }
+    }
+
+    @Override
+    public void sumDeviationsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
+            float[] out, int cFrom) {
+        for (int j = 0; j < width; j++) {
+            float s = 0;
+            for (int r = 0; r < rows; r++) {
+                s += a[base + r * stride + j] - shift[cFrom + j];
+            }
+            out[cFrom + j] = s;
+        }
+    }
+
+    @Override
+    public void sumSquaredDeviationsRows(float[] a, int base, int rows, int stride, int width,
+            float[] mean, float[] out, int cFrom) {
+        for (int j = 0; j < width; j++) {
+            float s = 0;
+            for (int r = 0; r < rows; r++) {
+                float d = a[base + r * stride + j] - mean[cFrom + j];
+                s = Math.fma(d, d, s);
+            }
+            out[cFrom + j] = s;
+        }
+    }
+
+    @Override
+    public void normalizeRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
+            float[] mean, float[] scale, float[] beta, int cFrom, boolean relu) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < width; j++) {
+                int c = cFrom + j;
+                y[yBase + r * stride + j] =
+                        activate(Math.fma(x[xBase + r * stride + j] - mean[c], scale[c], beta[c]), relu);
+            }
+        }
+    }
+
+    @Override
+    public void scaleShiftRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
+            float[] scale, float[] shift, int cFrom, boolean relu) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < width; j++) {
+                int c = cFrom + j;
+                y[yBase + r * stride + j] = activate(Math.fma(x[xBase + r * stride + j], scale[c], shift[c]), relu);
+            }
+        }
+    }
+
+    @Override
+    public void gradientSumsRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
+            int rows, int stride, int width, float[] mean, float[] sumDy, float[] sumDyDev, int cFrom) {
+        for (int j = 0; j < width; j++) {
+            int c = cFrom + j;
+            float s = 0;
+            float sd = 0;
+            for (int r = 0; r < rows; r++) {
+                float d = masked(dy[dyBase + r * stride + j], y, yBase + r * stride + j);
+                s += d;
+                sd = Math.fma(d, x[xBase + r * stride + j] - mean[c], sd);
+            }
+            sumDy[c] = s;
+            sumDyDev[c] = sd;
+        }
+    }
+
+    @Override
+    public void gradientApplyRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
+            float[] dx, int dxBase, int rows, int stride, int width, float[] mean, float[] a,
+            float[] b, float[] c, int cFrom) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < width; j++) {
+                int ch = cFrom + j;
+                int at = r * stride + j;
+                float d = masked(dy[dyBase + at], y, yBase + at);
+                dx[dxBase + at] = Math.fma(d, a[ch], -Math.fma(x[xBase + at] - mean[ch], b[ch], c[ch]));
+            }
+        }
+    }
+
+    private static float activate(float value, boolean relu) {
+        return relu ? Math.max(value, 0f) : value;
+    }
+
+    /** dy where the forward output was positive, 0 elsewhere; dy itself without ReLU (y null). */
+    private static float masked(float gradient, float[] y, int at) {
+        return y == null || y[at] > 0 ? gradient : 0f;
+    }
+}
