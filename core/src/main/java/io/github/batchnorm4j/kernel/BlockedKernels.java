@@ -65,8 +65,11 @@ abstract class BlockedKernels implements Kernels {
         long floats = 2L * g.size();
         if (g.inner() > 1) {
             Blocking.Planar planar = Blocking.Planar.of(g);
-            forEachBlock(planar, floats, (c, b) -> planar.forEachRun(c, b, (at, n) ->
-                    loops.scaleShift(in, xo + at, out, yo + at, n, scale[c], shift[c], relu)));
+            forEachBlock(planar, floats, (c, b) -> {
+                int at = planar.from(c, b);
+                loops.scaleShift(in, xo + at, out, yo + at, planar.runs(b), planar.length(b),
+                        planar.stride(), scale[c], shift[c], relu);
+            });
         } else {
             int channels = g.channels();
             Blocking.Rows rows = Blocking.Rows.of(g, channels);

@@ -5,16 +5,18 @@ import io.github.batchnorm4j.Geometry;
 import io.github.batchnorm4j.parallel.Tasks;
 
 /**
- * The fewest trips through memory. Statistics come from per-block moments (a two-pass over a
- * 16 KiB block that stays in L1, shifted by a value of the channel) merged with Chan's formula
- * in block order; then one subtract and one FMA per element normalize, ReLU included.
+ * The fewest trips through memory. Statistics come from per-block moments, merged with Chan's
+ * formula in block order: one sweep per block sums x - K and (x - K)^2 with K a value of the
+ * channel, and a block whose M2 = S2 - S1^2/n cancels more than three digits (K far from the
+ * block's mean) is swept again around its own mean. Then one subtract and one FMA per element
+ * normalize, ReLU included. Backward sums dy' and dy' * (x - mean) in one sweep.
  *
- * <p>NCHW: a channel (all its blocks) is reduced and normalized by one task, so the second read
- * of x comes from L2. With fewer channels than twice the threads, blocks are split over threads
+ * <p>NCHW: one task reduces and normalizes a whole channel, so the second read of x comes from
+ * L2, not memory. With fewer channels than twice the threads, blocks are split over threads
  * instead; the same block moments merge in the same order, so the bits do not change.
- * NHWC: when a block of channels over all rows fits in L2 ({@link Blocking#channelBlock}), the
- * same holds per channel block; otherwise row chunks reduce in parallel, then normalize.
- * Backward sums dy' and dy' * (x - mean) in one sweep.
+ * NHWC: row chunks reduce in parallel, then normalize. (Keeping a block of channels over all
+ * rows in L2 was measured slower here: reading part of each row at a stride costs more than
+ * reading x again; see jmh/RESULTS.md.)
  */
 public final class FusedKernels extends BlockedKernels {
 
@@ -28,8 +30,6 @@ public final class FusedKernels extends BlockedKernels {
         Forward f = new Forward(g, x, y, gamma, beta, epsilon, relu, mean, variance, invStd);
         if (g.inner() > 1) {
             f.planar();
-        } else if (Blocking.channelBlock(g) > 0) {
-            f.channelBlocks(Blocking.channelBlock(g));
         } else {
             f.rowChunks();
         }
@@ -42,8 +42,6 @@ public final class FusedKernels extends BlockedKernels {
         Backward bw = new Backward(g, x, y, dy, dx, gamma, mean, invStd, relu, batchStatistics, dgamma, dbeta);
         if (g.inner() > 1) {
             bw.planar();
-        } else if (Blocking.channelBlock(g) > 0) {
-            bw.channelBlocks(Blocking.channelBlock(g));
         } else {
             backwardRowChunks(g, x, y, dy, dx, gamma, mean, invStd, relu, batchStatistics, dgamma, dbeta);
         }
@@ -96,16 +94,25 @@ public final class FusedKernels extends BlockedKernels {
 
         /** Mean and M2 of channel c's block b into {@code into[at]}, {@code into[at + 1]}. */
         void blockMoments(Blocking.Planar planar, int c, int b, double[] into, int at) {
-            int n = planar.size(b);
-            double blockMean = shift[c] + planar.sum(c, b, (k, len) -> loops.sumDeviations(in, xo + k, len, shift[c])) / n;
-            float center = (float) blockMean;
+            int from = xo + planar.from(c, b);
+            int runs = planar.runs(b);
+            int length = planar.length(b);
+            int n = runs * length;
+            double[] sums = new double[2];
+            loops.deviationSums(in, from, runs, length, planar.stride(), shift[c], sums);
+            double blockMean = shift[c] + sums[0] / n;
+            double m2 = sums[1] - sums[0] * sums[0] / n;
+            if (cancelled(m2, sums[1])) {
+                m2 = loops.sumSquaredDeviations(in, from, runs, length, planar.stride(), (float) blockMean);
+            }
             into[at] = blockMean;
-            into[at + 1] = planar.sum(c, b, (k, len) -> loops.sumSquaredDeviations(in, xo + k, len, center));
+            into[at + 1] = m2;
         }
 
         void normalize(Blocking.Planar planar, int c, int b) {
-            planar.forEachRun(c, b, (k, n) ->
-                    loops.normalize(in, xo + k, out, yo + k, n, mean[c], scale[c], beta[c], relu));
+            int at = planar.from(c, b);
+            loops.normalize(in, xo + at, out, yo + at, planar.runs(b), planar.length(b), planar.stride(),
+                    mean[c], scale[c], beta[c], relu);
         }
 
         void planar() {
@@ -139,45 +146,27 @@ public final class FusedKernels extends BlockedKernels {
         }
 
         /**
-         * Folds rows [from, to) of channels [c0, c0 + width) into {@code moments}; the float
-         * arrays are scratch indexed by channel, disjoint between concurrent callers.
+         * Folds rows [from, to) into {@code moments}, every channel; the float arrays are
+         * per-chunk scratch indexed by channel.
          */
-        void subBlockMoments(int from, int to, int c0, int width, Moments moments, float[] sums,
-                float[] centers, float[] m2) {
+        void subBlockMoments(int from, int to, Moments moments, float[] sums, float[] squares, float[] centers) {
             int rows = to - from;
-            int base = xo + from * channels + c0;
-            loops.sumDeviationsRows(in, base, rows, channels, width, shift, sums, c0);
-            for (int c = c0; c < c0 + width; c++) {
-                centers[c] = (float) (shift[c] + (double) sums[c] / rows);
+            int base = xo + from * channels;
+            loops.deviationSumsRows(in, base, rows, channels, channels, shift, sums, squares, 0);
+            boolean again = false;
+            for (int c = 0; c < channels; c++) {
+                again |= cancelled(squares[c] - (double) sums[c] * sums[c] / rows, squares[c]);
             }
-            loops.sumSquaredDeviationsRows(in, base, rows, channels, width, centers, m2, c0);
-            for (int c = c0; c < c0 + width; c++) {
-                moments.merge(c, rows, shift[c] + (double) sums[c] / rows, m2[c]);
+            if (again) {
+                for (int c = 0; c < channels; c++) {
+                    centers[c] = (float) (shift[c] + (double) sums[c] / rows);
+                }
+                loops.sumSquaredDeviationsRows(in, base, rows, channels, channels, centers, squares, 0);
             }
-        }
-
-        void channelBlocks(int blockWidth) {
-            int rowsPerBlock = Math.max(1, Blocking.BLOCK_FLOATS / blockWidth);
-            int count = (channels + blockWidth - 1) / blockWidth;
-            Moments moments = new Moments(channels);
-            float[] sums = new float[channels];
-            float[] centers = new float[channels];
-            float[] m2 = new float[channels];
-            tasks.forEach(count, 2L * g.size(), t -> {
-                int c0 = t * blockWidth;
-                int width = Math.min(blockWidth, channels - c0);
-                for (int r = 0; r < g.outer(); r += rowsPerBlock) {
-                    subBlockMoments(r, Math.min(g.outer(), r + rowsPerBlock), c0, width, moments, sums, centers, m2);
-                }
-                for (int c = c0; c < c0 + width; c++) {
-                    finish(moments, c);
-                }
-                for (int r = 0; r < g.outer(); r += rowsPerBlock) {
-                    int at = r * channels + c0;
-                    loops.normalizeRows(in, xo + at, out, yo + at, Math.min(rowsPerBlock, g.outer() - r),
-                            channels, width, mean, scale, beta, c0, relu);
-                }
-            });
+            for (int c = 0; c < channels; c++) {
+                double m2 = again ? squares[c] : squares[c] - (double) sums[c] * sums[c] / rows;
+                moments.merge(c, rows, shift[c] + (double) sums[c] / rows, m2);
+            }
         }
 
         void rowChunks() {
@@ -186,9 +175,9 @@ public final class FusedKernels extends BlockedKernels {
             tasks.forEach(rows.chunks(), g.size(), k -> {
                 Moments chunk = new Moments(channels);
                 float[] sums = new float[channels];
+                float[] squares = new float[channels];
                 float[] centers = new float[channels];
-                float[] m2 = new float[channels];
-                forEachSubBlock(rows, k, (from, to) -> subBlockMoments(from, to, 0, channels, chunk, sums, centers, m2));
+                forEachSubBlock(rows, k, (from, to) -> subBlockMoments(from, to, chunk, sums, squares, centers));
                 chunks[k] = chunk;
             });
             Moments total = new Moments(channels);
@@ -255,18 +244,20 @@ public final class FusedKernels extends BlockedKernels {
                     g.reductionSize(), batchStatistics, a, b, c, dgamma, dbeta);
         }
 
-        /** sum dy' and sum dy' * (x - mean) of channel ch's block k, added to into[at], into[at + 1]. */
+        /** sum dy' and sum dy' * (x - mean) of channel ch's block k, into into[at], into[at + 1]. */
         void blockSums(Blocking.Planar planar, int ch, int k, double[] into, int at) {
             double[] sums = new double[2];
-            planar.forEachRun(ch, k, (i, n) ->
-                    loops.gradientSums(in, xo + i, grad, dyo + i, mask, yo + i, n, mean[ch], sums));
+            int i = planar.from(ch, k);
+            loops.gradientSums(in, xo + i, grad, dyo + i, mask, yo + i, planar.runs(k), planar.length(k),
+                    planar.stride(), mean[ch], sums);
             into[at] = sums[0];
             into[at + 1] = sums[1];
         }
 
         void apply(Blocking.Planar planar, int ch, int k) {
-            planar.forEachRun(ch, k, (i, n) -> loops.gradientApply(in, xo + i, grad, dyo + i, mask,
-                    yo + i, out, dxo + i, n, mean[ch], a[ch], b[ch], c[ch]));
+            int i = planar.from(ch, k);
+            loops.gradientApply(in, xo + i, grad, dyo + i, mask, yo + i, out, dxo + i, planar.runs(k),
+                    planar.length(k), planar.stride(), mean[ch], a[ch], b[ch], c[ch]);
         }
 
         void planar() {
@@ -302,36 +293,14 @@ public final class FusedKernels extends BlockedKernels {
             }
             forEachBlock(planar, 3L * g.size(), (ch, k) -> apply(planar, ch, k));
         }
+    }
 
-        void channelBlocks(int blockWidth) {
-            int rowsPerBlock = Math.max(1, Blocking.BLOCK_FLOATS / blockWidth);
-            int count = (channels + blockWidth - 1) / blockWidth;
-            float[] partDy = new float[channels];
-            float[] partDev = new float[channels];
-            tasks.forEach(count, 3L * g.size(), t -> {
-                int c0 = t * blockWidth;
-                int width = Math.min(blockWidth, channels - c0);
-                double[] sumDy = new double[width];
-                double[] sumDyDev = new double[width];
-                for (int r = 0; r < g.outer(); r += rowsPerBlock) {
-                    int at = r * channels + c0;
-                    loops.gradientSumsRows(in, xo + at, grad, dyo + at, mask, yo + at,
-                            Math.min(rowsPerBlock, g.outer() - r), channels, width, mean, partDy, partDev, c0);
-                    for (int j = 0; j < width; j++) {
-                        sumDy[j] += partDy[c0 + j];
-                        sumDyDev[j] += partDev[c0 + j];
-                    }
-                }
-                for (int j = 0; j < width; j++) {
-                    coefficients(c0 + j, sumDy[j], sumDyDev[j]);
-                }
-                for (int r = 0; r < g.outer(); r += rowsPerBlock) {
-                    int at = r * channels + c0;
-                    loops.gradientApplyRows(in, xo + at, grad, dyo + at, mask, yo + at, out, dxo + at,
-                            Math.min(rowsPerBlock, g.outer() - r), channels, width, mean, a, b, c, c0);
-                }
-            });
-        }
+    /**
+     * True when {@code m2 = S2 - S1^2/n} kept fewer than three of the digits of S2 (or is NaN):
+     * the shift was far from the block's mean, and the block is swept again around that mean.
+     */
+    static boolean cancelled(double m2, double s2) {
+        return !(m2 >= 1e-3 * s2);
     }
 
     @Override

@@ -12,40 +12,49 @@ package io.github.batchnorm4j.kernel;
  */
 public interface Loops {
 
-    /**
-     * Sum of {@code a[k] - shift} over {@code a[from .. from+n)}. Shifting by a value of the
-     * channel keeps float sums small and makes a constant channel sum to exactly 0.
-     */
-    float sumDeviations(float[] a, int from, int n, float shift);
+    // Runs: {@code runs} stretches of {@code length} floats, {@code stride} apart, starting at
+    // from (x, dy, y and dx share the stride: they have one geometry). One call covers a block.
 
-    /** Sum of {@code (a[k] - mean)^2} over the run. */
-    float sumSquaredDeviations(float[] a, int from, int n, float mean);
+    /**
+     * Sum of {@code a[k] - shift} over the runs. Shifting by a value of the channel keeps float
+     * sums small and makes a constant channel sum to exactly 0.
+     */
+    float sumDeviations(float[] a, int from, int runs, int length, int stride, float shift);
+
+    /**
+     * Both sums of the shifted values in one sweep: {@code sums[0] = sum (a[k] - shift)} and
+     * {@code sums[1] = sum (a[k] - shift)^2}.
+     */
+    void deviationSums(float[] a, int from, int runs, int length, int stride, float shift, double[] sums);
+
+    /** Sum of {@code (a[k] - mean)^2} over the runs. */
+    float sumSquaredDeviations(float[] a, int from, int runs, int length, int stride, float mean);
 
     /** {@code y = (x - mean) * scale + beta}, then {@code max(y, 0)} when relu. */
-    void normalize(float[] x, int xFrom, float[] y, int yFrom, int n, float mean, float scale,
-            float beta, boolean relu);
+    void normalize(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+            float mean, float scale, float beta, boolean relu);
 
     /** {@code y = x * scale + shift}, then {@code max(y, 0)} when relu. */
-    void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int n, float scale, float shift,
-            boolean relu);
+    void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+            float scale, float shift, boolean relu);
 
-    /** Sum of {@code dy'} over the run. */
-    float sumGradient(float[] dy, int dyFrom, float[] y, int yFrom, int n);
+    /** Sum of {@code dy'} over the runs. */
+    float sumGradient(float[] dy, int dyFrom, float[] y, int yFrom, int runs, int length, int stride);
 
-    /** Sum of {@code dy' * (x - mean)} over the run. */
+    /** Sum of {@code dy' * (x - mean)} over the runs. */
     float sumGradientDeviation(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            int n, float mean);
+            int runs, int length, int stride, float mean);
 
     /**
-     * Both backward sums in one sweep: adds {@code sum dy'} to {@code sums[0]} and
-     * {@code sum dy' * (x - mean)} to {@code sums[1]}.
+     * Both backward sums in one sweep: {@code sums[0] = sum dy'} and
+     * {@code sums[1] = sum dy' * (x - mean)} over the runs.
      */
-    void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int n,
-            float mean, double[] sums);
+    void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int runs,
+            int length, int stride, float mean, double[] sums);
 
     /** {@code dx = dy' * a - (x - mean) * b - c}. */
     void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            float[] dx, int dxFrom, int n, float mean, float a, float b, float c);
+            float[] dx, int dxFrom, int runs, int length, int stride, float mean, float a, float b, float c);
 
     // Rows: element (r, j) of a block sits at base + r * stride + j for channels j in [0, width);
     // per-channel arrays are read and written from index cFrom + j.
@@ -53,6 +62,13 @@ public interface Loops {
     /** {@code out[cFrom + j] = sum over rows of (a(r, j) - shift[cFrom + j])}. */
     void sumDeviationsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
             float[] out, int cFrom);
+
+    /**
+     * Per channel, both sums of the shifted values in one sweep of the rows:
+     * {@code sums[c] = sum (a(r, j) - shift[c])}, {@code squares[c] = sum (a(r, j) - shift[c])^2}.
+     */
+    void deviationSumsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
+            float[] sums, float[] squares, int cFrom);
 
     /** {@code out[cFrom + j] = sum over rows of (a(r, j) - mean[cFrom + j])^2}. */
     void sumSquaredDeviationsRows(float[] a, int base, int rows, int stride, int width,

@@ -7,79 +7,116 @@ package io.github.batchnorm4j.kernel;
 public final class ScalarLoops implements Loops {
 
     @Override
-    public float sumDeviations(float[] a, int from, int n, float shift) {
+    public float sumDeviations(float[] a, int from, int runs, int length, int stride, float shift) {
         float s = 0;
-        for (int k = from; k < from + n; k++) {
-            s += a[k] - shift;
+        for (int r = 0; r < runs; r++) {
+            for (int k = from + r * stride; k < from + r * stride + length; k++) {
+                s += a[k] - shift;
+            }
         }
         return s;
     }
 
     @Override
-    public float sumSquaredDeviations(float[] a, int from, int n, float mean) {
+    public void deviationSums(float[] a, int from, int runs, int length, int stride, float shift, double[] sums) {
         float s = 0;
-        for (int k = from; k < from + n; k++) {
-            float d = a[k] - mean;
-            s = Math.fma(d, d, s);
+        float q = 0;
+        for (int r = 0; r < runs; r++) {
+            for (int k = from + r * stride; k < from + r * stride + length; k++) {
+                float d = a[k] - shift;
+                s += d;
+                q = Math.fma(d, d, q);
+            }
+        }
+        sums[0] = s;
+        sums[1] = q;
+    }
+
+    @Override
+    public float sumSquaredDeviations(float[] a, int from, int runs, int length, int stride, float mean) {
+        float s = 0;
+        for (int r = 0; r < runs; r++) {
+            for (int k = from + r * stride; k < from + r * stride + length; k++) {
+                float d = a[k] - mean;
+                s = Math.fma(d, d, s);
+            }
         }
         return s;
     }
 
     @Override
-    public void normalize(float[] x, int xFrom, float[] y, int yFrom, int n, float mean, float scale,
-            float beta, boolean relu) {
-        for (int k = 0; k < n; k++) {
-            y[yFrom + k] = activate(Math.fma(x[xFrom + k] - mean, scale, beta), relu);
+    public void normalize(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+            float mean, float scale, float beta, boolean relu) {
+        for (int r = 0; r < runs; r++) {
+            for (int k = 0; k < length; k++) {
+                int at = r * stride + k;
+                y[yFrom + at] = activate(Math.fma(x[xFrom + at] - mean, scale, beta), relu);
+            }
         }
     }
 
     @Override
-    public void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int n, float scale, float shift,
-            boolean relu) {
-        for (int k = 0; k < n; k++) {
-            y[yFrom + k] = activate(Math.fma(x[xFrom + k], scale, shift), relu);
+    public void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+            float scale, float shift, boolean relu) {
+        for (int r = 0; r < runs; r++) {
+            for (int k = 0; k < length; k++) {
+                int at = r * stride + k;
+                y[yFrom + at] = activate(Math.fma(x[xFrom + at], scale, shift), relu);
+            }
         }
     }
 
     @Override
-    public float sumGradient(float[] dy, int dyFrom, float[] y, int yFrom, int n) {
+    public float sumGradient(float[] dy, int dyFrom, float[] y, int yFrom, int runs, int length, int stride) {
         float s = 0;
-        for (int k = 0; k < n; k++) {
-            s += masked(dy[dyFrom + k], y, yFrom + k);
+        for (int r = 0; r < runs; r++) {
+            for (int k = 0; k < length; k++) {
+                int at = r * stride + k;
+                s += masked(dy[dyFrom + at], y, yFrom + at);
+            }
         }
         return s;
     }
 
     @Override
     public float sumGradientDeviation(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            int n, float mean) {
+            int runs, int length, int stride, float mean) {
         float s = 0;
-        for (int k = 0; k < n; k++) {
-            s = Math.fma(masked(dy[dyFrom + k], y, yFrom + k), x[xFrom + k] - mean, s);
+        for (int r = 0; r < runs; r++) {
+            for (int k = 0; k < length; k++) {
+                int at = r * stride + k;
+                s = Math.fma(masked(dy[dyFrom + at], y, yFrom + at), x[xFrom + at] - mean, s);
+            }
         }
         return s;
     }
 
     @Override
-    public void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int n,
-            float mean, double[] sums) {
+    public void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int runs,
+            int length, int stride, float mean, double[] sums) {
         float sumDy = 0;
         float sumDyDev = 0;
-        for (int k = 0; k < n; k++) {
-            float d = masked(dy[dyFrom + k], y, yFrom + k);
-            sumDy += d;
-            sumDyDev = Math.fma(d, x[xFrom + k] - mean, sumDyDev);
+        for (int r = 0; r < runs; r++) {
+            for (int k = 0; k < length; k++) {
+                int at = r * stride + k;
+                float d = masked(dy[dyFrom + at], y, yFrom + at);
+                sumDy += d;
+                sumDyDev = Math.fma(d, x[xFrom + at] - mean, sumDyDev);
+            }
         }
-        sums[0] += sumDy;
-        sums[1] += sumDyDev;
+        sums[0] = sumDy;
+        sums[1] = sumDyDev;
     }
 
     @Override
     public void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            float[] dx, int dxFrom, int n, float mean, float a, float b, float c) {
-        for (int k = 0; k < n; k++) {
-            float d = masked(dy[dyFrom + k], y, yFrom + k);
-            dx[dxFrom + k] = Math.fma(d, a, -Math.fma(x[xFrom + k] - mean, b, c));
+            float[] dx, int dxFrom, int runs, int length, int stride, float mean, float a, float b, float c) {
+        for (int r = 0; r < runs; r++) {
+            for (int k = 0; k < length; k++) {
+                int at = r * stride + k;
+                float d = masked(dy[dyFrom + at], y, yFrom + at);
+                dx[dxFrom + at] = Math.fma(d, a, -Math.fma(x[xFrom + at] - mean, b, c));
+            }
         }
     }
 
@@ -92,6 +129,22 @@ public final class ScalarLoops implements Loops {
                 s += a[base + r * stride + j] - shift[cFrom + j];
             }
             out[cFrom + j] = s;
+        }
+    }
+
+    @Override
+    public void deviationSumsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
+            float[] sums, float[] squares, int cFrom) {
+        for (int j = 0; j < width; j++) {
+            float s = 0;
+            float q = 0;
+            for (int r = 0; r < rows; r++) {
+                float d = a[base + r * stride + j] - shift[cFrom + j];
+                s += d;
+                q = Math.fma(d, d, q);
+            }
+            sums[cFrom + j] = s;
+            squares[cFrom + j] = q;
         }
     }
 

@@ -32,20 +32,23 @@ public final class VectorizedKernels extends BlockedKernels {
             for (int c = 0; c < channels; c++) {
                 shift[c] = in[xo + c * g.inner()];
             }
-            forEachBlock(planar, g.size(), (c, b) -> partial[c * blocks + b] =
-                    planar.sum(c, b, (at, n) -> loops.sumDeviations(in, xo + at, n, shift[c])));
+            forEachBlock(planar, g.size(), (c, b) -> partial[c * blocks + b] = loops.sumDeviations(
+                    in, xo + planar.from(c, b), planar.runs(b), planar.length(b), planar.stride(), shift[c]));
             double[] mu = shifted(perChannel(partial, channels, blocks, m), shift);
             float[] muF = rounded(mu);
-            forEachBlock(planar, g.size(), (c, b) -> partial[c * blocks + b] =
-                    planar.sum(c, b, (at, n) -> loops.sumSquaredDeviations(in, xo + at, n, muF[c])));
+            forEachBlock(planar, g.size(), (c, b) -> partial[c * blocks + b] = loops.sumSquaredDeviations(
+                    in, xo + planar.from(c, b), planar.runs(b), planar.length(b), planar.stride(), muF[c]));
             double[] var = perChannel(partial, channels, blocks, m);
             for (int c = 0; c < channels; c++) {
                 finishChannel(c, mu[c], var[c], gamma[c], epsilon, mean, variance, invStd, scale);
             }
             float[] out = y.array();
             int yo = y.offset();
-            forEachBlock(planar, 2L * g.size(), (c, b) -> planar.forEachRun(c, b, (at, n) ->
-                    loops.normalize(in, xo + at, out, yo + at, n, mean[c], scale[c], beta[c], relu)));
+            forEachBlock(planar, 2L * g.size(), (c, b) -> {
+                int at = planar.from(c, b);
+                loops.normalize(in, xo + at, out, yo + at, planar.runs(b), planar.length(b),
+                        planar.stride(), mean[c], scale[c], beta[c], relu);
+            });
         } else {
             Blocking.Rows rows = Blocking.Rows.of(g, channels);
             double[][] partial = new double[rows.chunks()][channels];
@@ -102,10 +105,17 @@ public final class VectorizedKernels extends BlockedKernels {
         int blocks = planar.count();
         double[] partialDy = new double[channels * blocks];
         double[] partialDev = new double[channels * blocks];
-        forEachBlock(planar, g.size(), (c, b) -> partialDy[c * blocks + b] =
-                planar.sum(c, b, (at, n) -> loops.sumGradient(grad, dyo + at, mask, yo + at, n)));
-        forEachBlock(planar, 2L * g.size(), (c, b) -> partialDev[c * blocks + b] = planar.sum(c, b,
-                (at, n) -> loops.sumGradientDeviation(in, xo + at, grad, dyo + at, mask, yo + at, n, mean[c])));
+        int stride = planar.stride();
+        forEachBlock(planar, g.size(), (c, b) -> {
+            int at = planar.from(c, b);
+            partialDy[c * blocks + b] = loops.sumGradient(grad, dyo + at, mask, yo + at,
+                    planar.runs(b), planar.length(b), stride);
+        });
+        forEachBlock(planar, 2L * g.size(), (c, b) -> {
+            int at = planar.from(c, b);
+            partialDev[c * blocks + b] = loops.sumGradientDeviation(in, xo + at, grad, dyo + at, mask,
+                    yo + at, planar.runs(b), planar.length(b), stride, mean[c]);
+        });
         float[] a = new float[channels];
         float[] b = new float[channels];
         float[] cc = new float[channels];
@@ -115,9 +125,11 @@ public final class VectorizedKernels extends BlockedKernels {
         }
         float[] out = dx.array();
         int dxo = dx.offset();
-        forEachBlock(planar, 3L * g.size(), (c, k) -> planar.forEachRun(c, k, (at, n) ->
-                loops.gradientApply(in, xo + at, grad, dyo + at, mask, yo + at, out, dxo + at, n,
-                        mean[c], a[c], b[c], cc[c])));
+        forEachBlock(planar, 3L * g.size(), (c, k) -> {
+            int at = planar.from(c, k);
+            loops.gradientApply(in, xo + at, grad, dyo + at, mask, yo + at, out, dxo + at,
+                    planar.runs(k), planar.length(k), stride, mean[c], a[c], b[c], cc[c]);
+        });
     }
 
     private static double sumBlocks(double[] partial, int c, int blocks) {

@@ -24,6 +24,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * and a triad {@code a = b + s * c} (two reads, one write: a backward's), on the same number of
  * floats as each benchmark shape, split over the same thread counts. Every operation's figure is
  * read as a fraction of these.
+ *
+ * <p>{@code copy} and {@code triad} are Vector API loops that store the way the kernels do.
+ * {@code arraycopy} is {@link System#arraycopy}, whose JIT stub may use fast-string or
+ * non-temporal stores no Java loop can: reported beside, as the machine's ceiling.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -65,8 +69,24 @@ public class BandwidthBenchmark {
 
     @Benchmark
     public float[] copy() {
+        split(this::copyRange);
+        return a;
+    }
+
+    @Benchmark
+    public float[] arraycopy() {
         split((from, to) -> System.arraycopy(b, from, a, from, to - from));
         return a;
+    }
+
+    private void copyRange(int from, int to) {
+        int k = from;
+        for (int bound = from + SPECIES.loopBound(to - from); k < bound; k += SPECIES.length()) {
+            FloatVector.fromArray(SPECIES, b, k).intoArray(a, k);
+        }
+        for (; k < to; k++) {
+            a[k] = b[k];
+        }
     }
 
     @Benchmark

@@ -55,6 +55,28 @@ class NumericsTest {
         }
     }
 
+    /**
+     * The kernels shift sums by a channel's first value; an outlier there (1000 standard
+     * deviations out) must not cost the variance its precision.
+     */
+    @ParameterizedTest
+    @MethodSource("largeShapes")
+    void outlierFirstValueKeepsTheVariancePrecise(Variant variant, Geometry g) {
+        float[] x = Data.gaussian(98, g.size(), 0.0, 1.0);
+        for (int c = 0; c < g.channels(); c++) {
+            x[c * g.inner()] = 1000f;
+        }
+        RunningStatistics running = RunningStatistics.initial(g.channels(), RunningUpdate.exponential(1.0, false));
+        Variants.batchNorm(variant).forwardTraining(g, x, new float[g.size()], Parameters.none(),
+                BatchStatistics.allocate(g.channels()), running);
+
+        Reference.Stats stats = Reference.statistics(Data.toDouble(x), g.outer(), g.channels(), g.inner());
+        for (int c = 0; c < g.channels(); c++) {
+            double want = stats.variance()[c];
+            assertEquals(want, running.variance()[c], 1e-4 * want, "variance of channel " + c);
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("shapes")
     void constantChannelGivesExactlyBeta(Variant variant, Geometry g) {

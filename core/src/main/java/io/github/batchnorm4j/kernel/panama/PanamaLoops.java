@@ -48,15 +48,6 @@ public final class PanamaLoops implements Loops {
         return FloatVector.fromArray(SPECIES, a, at, m);
     }
 
-    /** dy where y > 0 (fused ReLU), dy itself when y is null. */
-    private static FloatVector gradient(FloatVector dy, float[] y, int at) {
-        return y == null ? dy : dy.blend(0f, load(y, at).compare(VectorOperators.GT, 0f).not());
-    }
-
-    private static FloatVector gradient(FloatVector dy, float[] y, int at, VectorMask<Float> m) {
-        return y == null ? dy : dy.blend(0f, load(y, at, m).compare(VectorOperators.GT, 0f).not());
-    }
-
     /**
      * Sum of the lanes in a fixed pairwise order. reduceLanes(ADD) leaves the order open, and the
      * interpreter and the JIT do use different orders: results would change once a loop compiles.
@@ -73,309 +64,501 @@ public final class PanamaLoops implements Loops {
     }
 
     @Override
-    public float sumDeviations(float[] a, int from, int n, float shift) {
+    public float sumDeviations(float[] a, int from, int runs, int length, int stride, float shift) {
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
         FloatVector s2 = s0;
         FloatVector s3 = s0;
-        int k = 0;
-        // 4 accumulators: hide the add latency
-        for (; k <= n - 4 * L; k += 4 * L) {
-            s0 = s0.add(load(a, from + k).sub(shift));
-            s1 = s1.add(load(a, from + k + L).sub(shift));
-            s2 = s2.add(load(a, from + k + 2 * L).sub(shift));
-            s3 = s3.add(load(a, from + k + 3 * L).sub(shift));
-        }
-        for (; k <= n - L; k += L) {
-            s0 = s0.add(load(a, from + k).sub(shift));
-        }
-        if (k < n) {
-            // vector tail: masked-off lanes load as 0 and are not shifted
-            VectorMask<Float> m = SPECIES.indexInRange(k, n);
-            s1 = s1.add(load(a, from + k, m).sub(FloatVector.broadcast(SPECIES, shift), m));
+        FloatVector k0 = FloatVector.broadcast(SPECIES, shift);
+        for (int r = 0; r < runs; r++) {
+            int at = from + r * stride;
+            int k = 0;
+            // 4 accumulators: hide the add latency
+            for (; k <= length - 4 * L; k += 4 * L) {
+                s0 = s0.add(load(a, at + k).sub(k0));
+                s1 = s1.add(load(a, at + k + L).sub(k0));
+                s2 = s2.add(load(a, at + k + 2 * L).sub(k0));
+                s3 = s3.add(load(a, at + k + 3 * L).sub(k0));
+            }
+            for (; k <= length - L; k += L) {
+                s0 = s0.add(load(a, at + k).sub(k0));
+            }
+            if (k < length) {
+                // vector tail: masked-off lanes load as 0 and are not shifted
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                s1 = s1.add(load(a, at + k, m).sub(k0, m));
+            }
         }
         return sumLanes(s0.add(s1).add(s2.add(s3)));
     }
 
     @Override
-    public float sumSquaredDeviations(float[] a, int from, int n, float mean) {
+    public void deviationSums(float[] a, int from, int runs, int length, int stride, float shift, double[] sums) {
+        FloatVector s0 = FloatVector.zero(SPECIES);
+        FloatVector s1 = s0;
+        FloatVector q0 = s0;
+        FloatVector q1 = s0;
+        FloatVector k0 = FloatVector.broadcast(SPECIES, shift);
+        for (int r = 0; r < runs; r++) {
+            int at = from + r * stride;
+            int k = 0;
+            // 2 accumulators per sum: hide the add latency
+            for (; k <= length - 2 * L; k += 2 * L) {
+                FloatVector d0 = load(a, at + k).sub(k0);
+                FloatVector d1 = load(a, at + k + L).sub(k0);
+                s0 = s0.add(d0);
+                s1 = s1.add(d1);
+                q0 = d0.fma(d0, q0);
+                q1 = d1.fma(d1, q1);
+            }
+            for (; k <= length - L; k += L) {
+                FloatVector d = load(a, at + k).sub(k0);
+                s0 = s0.add(d);
+                q0 = d.fma(d, q0);
+            }
+            if (k < length) {
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                FloatVector d = load(a, at + k, m).sub(k0, m);
+                s1 = s1.add(d);
+                q1 = d.fma(d, q1);
+            }
+        }
+        sums[0] = sumLanes(s0.add(s1));
+        sums[1] = sumLanes(q0.add(q1));
+    }
+
+    @Override
+    public float sumSquaredDeviations(float[] a, int from, int runs, int length, int stride, float mean) {
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
         FloatVector s2 = s0;
         FloatVector s3 = s0;
-        int k = 0;
-        for (; k <= n - 4 * L; k += 4 * L) {
-            FloatVector d0 = load(a, from + k).sub(mean);
-            FloatVector d1 = load(a, from + k + L).sub(mean);
-            FloatVector d2 = load(a, from + k + 2 * L).sub(mean);
-            FloatVector d3 = load(a, from + k + 3 * L).sub(mean);
-            s0 = d0.fma(d0, s0);
-            s1 = d1.fma(d1, s1);
-            s2 = d2.fma(d2, s2);
-            s3 = d3.fma(d3, s3);
-        }
-        for (; k <= n - L; k += L) {
-            FloatVector d = load(a, from + k).sub(mean);
-            s0 = d.fma(d, s0);
-        }
-        if (k < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(k, n);
-            FloatVector d = load(a, from + k, m).sub(FloatVector.broadcast(SPECIES, mean), m);
-            s1 = d.fma(d, s1);
+        FloatVector mu = FloatVector.broadcast(SPECIES, mean);
+        for (int r = 0; r < runs; r++) {
+            int at = from + r * stride;
+            int k = 0;
+            for (; k <= length - 4 * L; k += 4 * L) {
+                FloatVector d0 = load(a, at + k).sub(mu);
+                FloatVector d1 = load(a, at + k + L).sub(mu);
+                FloatVector d2 = load(a, at + k + 2 * L).sub(mu);
+                FloatVector d3 = load(a, at + k + 3 * L).sub(mu);
+                s0 = d0.fma(d0, s0);
+                s1 = d1.fma(d1, s1);
+                s2 = d2.fma(d2, s2);
+                s3 = d3.fma(d3, s3);
+            }
+            for (; k <= length - L; k += L) {
+                FloatVector d = load(a, at + k).sub(mu);
+                s0 = d.fma(d, s0);
+            }
+            if (k < length) {
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                FloatVector d = load(a, at + k, m).sub(mu, m);
+                s1 = d.fma(d, s1);
+            }
         }
         return sumLanes(s0.add(s1).add(s2.add(s3)));
     }
 
     @Override
-    public void normalize(float[] x, int xFrom, float[] y, int yFrom, int n, float mean, float scale,
-            float beta, boolean relu) {
-        int k = 0;
-        for (; k <= n - L; k += L) {
-            activate(load(x, xFrom + k).sub(mean).fma(scale, beta), relu).intoArray(y, yFrom + k);
-        }
-        if (k < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(k, n);
-            activate(load(x, xFrom + k, m).sub(mean).fma(scale, beta), relu).intoArray(y, yFrom + k, m);
-        }
-    }
-
-    @Override
-    public void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int n, float scale, float shift,
-            boolean relu) {
-        int k = 0;
-        for (; k <= n - L; k += L) {
-            activate(load(x, xFrom + k).fma(scale, shift), relu).intoArray(y, yFrom + k);
-        }
-        if (k < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(k, n);
-            activate(load(x, xFrom + k, m).fma(scale, shift), relu).intoArray(y, yFrom + k, m);
+    public void normalize(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+            float mean, float scale, float beta, boolean relu) {
+        FloatVector mu = FloatVector.broadcast(SPECIES, mean);
+        FloatVector sc = FloatVector.broadcast(SPECIES, scale);
+        FloatVector be = FloatVector.broadcast(SPECIES, beta);
+        for (int r = 0; r < runs; r++) {
+            int xa = xFrom + r * stride;
+            int ya = yFrom + r * stride;
+            int k = 0;
+            for (; k <= length - L; k += L) {
+                activate(load(x, xa + k).sub(mu).fma(sc, be), relu).intoArray(y, ya + k);
+            }
+            if (k < length) {
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                activate(load(x, xa + k, m).sub(mu).fma(sc, be), relu).intoArray(y, ya + k, m);
+            }
         }
     }
 
     @Override
-    public float sumGradient(float[] dy, int dyFrom, float[] y, int yFrom, int n) {
+    public void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+            float scale, float shift, boolean relu) {
+        FloatVector sc = FloatVector.broadcast(SPECIES, scale);
+        FloatVector sh = FloatVector.broadcast(SPECIES, shift);
+        for (int r = 0; r < runs; r++) {
+            int xa = xFrom + r * stride;
+            int ya = yFrom + r * stride;
+            int k = 0;
+            for (; k <= length - L; k += L) {
+                activate(load(x, xa + k).fma(sc, sh), relu).intoArray(y, ya + k);
+            }
+            if (k < length) {
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                activate(load(x, xa + k, m).fma(sc, sh), relu).intoArray(y, ya + k, m);
+            }
+        }
+    }
+
+    @Override
+    public float sumGradient(float[] dy, int dyFrom, float[] y, int yFrom, int runs, int length, int stride) {
+        float[] source = y == null ? dy : y;
+        int sourceFrom = y == null ? dyFrom : yFrom;
+        VectorMask<Float> keepAll = SPECIES.maskAll(y == null);
+        // dy' = dy where the source is > 0 or keepAll is set (written out at each use: a helper
+        // taking vectors can fail to inline, and then every vector is boxed)
+        FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
-        int k = 0;
-        // 2 accumulators: hide the add latency
-        for (; k <= n - 2 * L; k += 2 * L) {
-            s0 = s0.add(gradient(load(dy, dyFrom + k), y, yFrom + k));
-            s1 = s1.add(gradient(load(dy, dyFrom + k + L), y, yFrom + k + L));
-        }
-        for (; k <= n - L; k += L) {
-            s0 = s0.add(gradient(load(dy, dyFrom + k), y, yFrom + k));
-        }
-        if (k < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(k, n);
-            s1 = s1.add(gradient(load(dy, dyFrom + k, m), y, yFrom + k, m));
+        for (int r = 0; r < runs; r++) {
+            int ga = dyFrom + r * stride;
+            int sa = sourceFrom + r * stride;
+            int k = 0;
+            // 2 accumulators: hide the add latency
+            for (; k <= length - 2 * L; k += 2 * L) {
+                s0 = s0.add(zero.blend(load(dy, ga + k), load(source, sa + k).compare(VectorOperators.GT, 0f).or(keepAll)));
+                s1 = s1.add(zero.blend(load(dy, ga + k + L), load(source, sa + k + L).compare(VectorOperators.GT, 0f).or(keepAll)));
+            }
+            for (; k <= length - L; k += L) {
+                s0 = s0.add(zero.blend(load(dy, ga + k), load(source, sa + k).compare(VectorOperators.GT, 0f).or(keepAll)));
+            }
+            if (k < length) {
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                s1 = s1.add(zero.blend(load(dy, ga + k, m), load(source, sa + k, m).compare(VectorOperators.GT, 0f).or(keepAll)));
+            }
         }
         return sumLanes(s0.add(s1));
     }
 
     @Override
     public float sumGradientDeviation(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            int n, float mean) {
+            int runs, int length, int stride, float mean) {
+        float[] source = y == null ? dy : y;
+        int sourceFrom = y == null ? dyFrom : yFrom;
+        VectorMask<Float> keepAll = SPECIES.maskAll(y == null);
+        // dy' = dy where the source is > 0 or keepAll is set (written out at each use: a helper
+        // taking vectors can fail to inline, and then every vector is boxed)
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
-        int k = 0;
-        for (; k <= n - 2 * L; k += 2 * L) {
-            s0 = gradient(load(dy, dyFrom + k), y, yFrom + k).fma(load(x, xFrom + k).sub(mean), s0);
-            s1 = gradient(load(dy, dyFrom + k + L), y, yFrom + k + L).fma(load(x, xFrom + k + L).sub(mean), s1);
-        }
-        for (; k <= n - L; k += L) {
-            s0 = gradient(load(dy, dyFrom + k), y, yFrom + k).fma(load(x, xFrom + k).sub(mean), s0);
-        }
-        if (k < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(k, n);
-            FloatVector d = gradient(load(dy, dyFrom + k, m), y, yFrom + k, m);
-            s1 = d.fma(load(x, xFrom + k, m).sub(mean), s1);
+        for (int r = 0; r < runs; r++) {
+            int xa = xFrom + r * stride;
+            int ga = dyFrom + r * stride;
+            int sa = sourceFrom + r * stride;
+            int k = 0;
+            for (; k <= length - 2 * L; k += 2 * L) {
+                s0 = zero.blend(load(dy, ga + k), load(source, sa + k).compare(VectorOperators.GT, 0f).or(keepAll)).fma(load(x, xa + k).sub(mu), s0);
+                s1 = zero.blend(load(dy, ga + k + L), load(source, sa + k + L).compare(VectorOperators.GT, 0f).or(keepAll))
+                        .fma(load(x, xa + k + L).sub(mu), s1);
+            }
+            for (; k <= length - L; k += L) {
+                s0 = zero.blend(load(dy, ga + k), load(source, sa + k).compare(VectorOperators.GT, 0f).or(keepAll)).fma(load(x, xa + k).sub(mu), s0);
+            }
+            if (k < length) {
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                FloatVector d = zero.blend(load(dy, ga + k, m), load(source, sa + k, m).compare(VectorOperators.GT, 0f).or(keepAll));
+                s1 = d.fma(load(x, xa + k, m).sub(mu), s1);
+            }
         }
         return sumLanes(s0.add(s1));
     }
 
     @Override
-    public void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int n,
-            float mean, double[] sums) {
+    public void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int runs,
+            int length, int stride, float mean, double[] sums) {
+        float[] source = y == null ? dy : y;
+        int sourceFrom = y == null ? dyFrom : yFrom;
+        VectorMask<Float> keepAll = SPECIES.maskAll(y == null);
+        // dy' = dy where the source is > 0 or keepAll is set (written out at each use: a helper
+        // taking vectors can fail to inline, and then every vector is boxed)
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
         FloatVector t0 = s0;
         FloatVector t1 = s0;
-        int k = 0;
-        // 2 accumulators per sum: hide the add latency
-        for (; k <= n - 2 * L; k += 2 * L) {
-            FloatVector d0 = gradient(load(dy, dyFrom + k), y, yFrom + k);
-            FloatVector d1 = gradient(load(dy, dyFrom + k + L), y, yFrom + k + L);
-            s0 = s0.add(d0);
-            s1 = s1.add(d1);
-            t0 = d0.fma(load(x, xFrom + k).sub(mean), t0);
-            t1 = d1.fma(load(x, xFrom + k + L).sub(mean), t1);
+        for (int r = 0; r < runs; r++) {
+            int xa = xFrom + r * stride;
+            int ga = dyFrom + r * stride;
+            int sa = sourceFrom + r * stride;
+            int k = 0;
+            // 2 accumulators per sum: hide the add latency
+            for (; k <= length - 2 * L; k += 2 * L) {
+                FloatVector d0 = zero.blend(load(dy, ga + k), load(source, sa + k).compare(VectorOperators.GT, 0f).or(keepAll));
+                FloatVector d1 = zero.blend(load(dy, ga + k + L), load(source, sa + k + L).compare(VectorOperators.GT, 0f).or(keepAll));
+                s0 = s0.add(d0);
+                s1 = s1.add(d1);
+                t0 = d0.fma(load(x, xa + k).sub(mu), t0);
+                t1 = d1.fma(load(x, xa + k + L).sub(mu), t1);
+            }
+            for (; k <= length - L; k += L) {
+                FloatVector d = zero.blend(load(dy, ga + k), load(source, sa + k).compare(VectorOperators.GT, 0f).or(keepAll));
+                s0 = s0.add(d);
+                t0 = d.fma(load(x, xa + k).sub(mu), t0);
+            }
+            if (k < length) {
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                FloatVector d = zero.blend(load(dy, ga + k, m), load(source, sa + k, m).compare(VectorOperators.GT, 0f).or(keepAll));
+                s1 = s1.add(d);
+                t1 = d.fma(load(x, xa + k, m).sub(mu), t1);
+            }
         }
-        for (; k <= n - L; k += L) {
-            FloatVector d = gradient(load(dy, dyFrom + k), y, yFrom + k);
-            s0 = s0.add(d);
-            t0 = d.fma(load(x, xFrom + k).sub(mean), t0);
-        }
-        if (k < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(k, n);
-            FloatVector d = gradient(load(dy, dyFrom + k, m), y, yFrom + k, m);
-            s1 = s1.add(d);
-            t1 = d.fma(load(x, xFrom + k, m).sub(mean), t1);
-        }
-        sums[0] += sumLanes(s0.add(s1));
-        sums[1] += sumLanes(t0.add(t1));
+        sums[0] = sumLanes(s0.add(s1));
+        sums[1] = sumLanes(t0.add(t1));
     }
 
     @Override
     public void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            float[] dx, int dxFrom, int n, float mean, float a, float b, float c) {
+            float[] dx, int dxFrom, int runs, int length, int stride, float mean, float a, float b, float c) {
+        float[] source = y == null ? dy : y;
+        int sourceFrom = y == null ? dyFrom : yFrom;
+        VectorMask<Float> keepAll = SPECIES.maskAll(y == null);
+        // dy' = dy where the source is > 0 or keepAll is set (written out at each use: a helper
+        // taking vectors can fail to inline, and then every vector is boxed)
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector av = FloatVector.broadcast(SPECIES, a);
-        int k = 0;
-        for (; k <= n - L; k += L) {
-            FloatVector d = gradient(load(dy, dyFrom + k), y, yFrom + k);
-            FloatVector t = load(x, xFrom + k).sub(mean).fma(b, c);
-            d.fma(av, t.neg()).intoArray(dx, dxFrom + k);
-        }
-        if (k < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(k, n);
-            FloatVector d = gradient(load(dy, dyFrom + k, m), y, yFrom + k, m);
-            FloatVector t = load(x, xFrom + k, m).sub(mean).fma(b, c);
-            d.fma(av, t.neg()).intoArray(dx, dxFrom + k, m);
+        FloatVector bv = FloatVector.broadcast(SPECIES, b);
+        FloatVector cv = FloatVector.broadcast(SPECIES, c);
+        for (int r = 0; r < runs; r++) {
+            int xa = xFrom + r * stride;
+            int ga = dyFrom + r * stride;
+            int sa = sourceFrom + r * stride;
+            int da = dxFrom + r * stride;
+            int k = 0;
+            for (; k <= length - L; k += L) {
+                FloatVector d = zero.blend(load(dy, ga + k), load(source, sa + k).compare(VectorOperators.GT, 0f).or(keepAll));
+                FloatVector t = load(x, xa + k).sub(mu).fma(bv, cv);
+                d.fma(av, t.neg()).intoArray(dx, da + k);
+            }
+            if (k < length) {
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                FloatVector d = zero.blend(load(dy, ga + k, m), load(source, sa + k, m).compare(VectorOperators.GT, 0f).or(keepAll));
+                FloatVector t = load(x, xa + k, m).sub(mu).fma(bv, cv);
+                d.fma(av, t.neg()).intoArray(dx, da + k, m);
+            }
         }
     }
+
+
+    // Row loops walk row by row, so memory streams in order; per-channel sums accumulate in
+    // their output arrays, which stay in L1. Each vector body lives in its own small method that
+    // takes only arrays and ints: C1 runs out of registers on a method holding several (it
+    // inlines the Vector API's Java fallbacks) and such a method then never reaches C2; a small
+    // one does, and nothing is boxed when it is not inlined. The full-vector and masked bodies
+    // repeat one shape on purpose: a shared one would need a mask passed in, which boxes.
 
     @Override
     public void sumDeviationsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
             float[] out, int cFrom) {
-        for (int j = 0; j < width; j += L) {
-            VectorMask<Float> m = SPECIES.indexInRange(j, width);
-            FloatVector k0 = load(shift, cFrom + j, m);
-            FloatVector s0 = FloatVector.zero(SPECIES);
-            FloatVector s1 = s0;
-            FloatVector s2 = s0;
-            FloatVector s3 = s0;
-            int r = 0;
-            // 4 rows a step into 4 accumulators: hide the add latency
-            for (; r <= rows - 4; r += 4) {
-                int at = base + r * stride + j;
-                s0 = s0.add(load(a, at, m).sub(k0));
-                s1 = s1.add(load(a, at + stride, m).sub(k0));
-                s2 = s2.add(load(a, at + 2 * stride, m).sub(k0));
-                s3 = s3.add(load(a, at + 3 * stride, m).sub(k0));
+        java.util.Arrays.fill(out, cFrom, cFrom + width, 0f);
+        int full = width - width % L;
+        for (int r = 0; r < rows; r++) {
+            int row = base + r * stride;
+            for (int j = 0; j < full; j += L) {
+                addDeviations(a, row + j, shift, out, cFrom + j);
             }
-            for (; r < rows; r++) {
-                s0 = s0.add(load(a, base + r * stride + j, m).sub(k0));
+            if (full < width) {
+                addDeviations(a, row + full, width - full, shift, out, cFrom + full);
             }
-            s0.add(s1).add(s2.add(s3)).intoArray(out, cFrom + j, m);
         }
+    }
+
+    /** {@code out[c..] += a[at..] - shift[c..]}: the per-channel sums stay in L1 across rows. */
+    private static void addDeviations(float[] a, int at, float[] shift, float[] out, int c) {
+        load(out, c).add(load(a, at).sub(load(shift, c))).intoArray(out, c);
+    }
+
+    private static void addDeviations(float[] a, int at, int lanes, float[] shift, float[] out, int c) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        load(out, c, m).add(load(a, at, m).sub(load(shift, c, m))).intoArray(out, c, m);
+    }
+
+    @Override
+    public void deviationSumsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
+            float[] sums, float[] squares, int cFrom) {
+        java.util.Arrays.fill(sums, cFrom, cFrom + width, 0f);
+        java.util.Arrays.fill(squares, cFrom, cFrom + width, 0f);
+        int full = width - width % L;
+        for (int r = 0; r < rows; r++) {
+            int row = base + r * stride;
+            for (int j = 0; j < full; j += L) {
+                addDeviationSums(a, row + j, shift, sums, squares, cFrom + j);
+            }
+            if (full < width) {
+                addDeviationSums(a, row + full, width - full, shift, sums, squares, cFrom + full);
+            }
+        }
+    }
+
+    private static void addDeviationSums(float[] a, int at, float[] shift, float[] sums, float[] squares, int c) {
+        FloatVector d = load(a, at).sub(load(shift, c));
+        load(sums, c).add(d).intoArray(sums, c);
+        d.fma(d, load(squares, c)).intoArray(squares, c);
+    }
+
+    private static void addDeviationSums(float[] a, int at, int lanes, float[] shift, float[] sums,
+            float[] squares, int c) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        FloatVector d = load(a, at, m).sub(load(shift, c, m));
+        load(sums, c, m).add(d).intoArray(sums, c, m);
+        d.fma(d, load(squares, c, m)).intoArray(squares, c, m);
     }
 
     @Override
     public void sumSquaredDeviationsRows(float[] a, int base, int rows, int stride, int width,
             float[] mean, float[] out, int cFrom) {
-        for (int j = 0; j < width; j += L) {
-            VectorMask<Float> m = SPECIES.indexInRange(j, width);
-            FloatVector mu = load(mean, cFrom + j, m);
-            FloatVector s0 = FloatVector.zero(SPECIES);
-            FloatVector s1 = s0;
-            FloatVector s2 = s0;
-            FloatVector s3 = s0;
-            int r = 0;
-            for (; r <= rows - 4; r += 4) {
-                int at = base + r * stride + j;
-                FloatVector d0 = load(a, at, m).sub(mu);
-                FloatVector d1 = load(a, at + stride, m).sub(mu);
-                FloatVector d2 = load(a, at + 2 * stride, m).sub(mu);
-                FloatVector d3 = load(a, at + 3 * stride, m).sub(mu);
-                s0 = d0.fma(d0, s0);
-                s1 = d1.fma(d1, s1);
-                s2 = d2.fma(d2, s2);
-                s3 = d3.fma(d3, s3);
+        java.util.Arrays.fill(out, cFrom, cFrom + width, 0f);
+        int full = width - width % L;
+        for (int r = 0; r < rows; r++) {
+            int row = base + r * stride;
+            for (int j = 0; j < full; j += L) {
+                addSquaredDeviations(a, row + j, mean, out, cFrom + j);
             }
-            for (; r < rows; r++) {
-                FloatVector d = load(a, base + r * stride + j, m).sub(mu);
-                s0 = d.fma(d, s0);
+            if (full < width) {
+                addSquaredDeviations(a, row + full, width - full, mean, out, cFrom + full);
             }
-            s0.add(s1).add(s2.add(s3)).intoArray(out, cFrom + j, m);
         }
+    }
+
+    private static void addSquaredDeviations(float[] a, int at, float[] mean, float[] out, int c) {
+        FloatVector d = load(a, at).sub(load(mean, c));
+        d.fma(d, load(out, c)).intoArray(out, c);
+    }
+
+    private static void addSquaredDeviations(float[] a, int at, int lanes, float[] mean, float[] out, int c) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        FloatVector d = load(a, at, m).sub(load(mean, c, m));
+        d.fma(d, load(out, c, m)).intoArray(out, c, m);
     }
 
     @Override
     public void normalizeRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
             float[] mean, float[] scale, float[] beta, int cFrom, boolean relu) {
-        for (int j = 0; j < width; j += L) {
-            VectorMask<Float> m = SPECIES.indexInRange(j, width);
-            FloatVector mu = load(mean, cFrom + j, m);
-            FloatVector sc = load(scale, cFrom + j, m);
-            FloatVector be = load(beta, cFrom + j, m);
-            for (int r = 0; r < rows; r++) {
-                int at = r * stride + j;
-                activate(load(x, xBase + at, m).sub(mu).fma(sc, be), relu).intoArray(y, yBase + at, m);
+        int full = width - width % L;
+        for (int r = 0; r < rows; r++) {
+            int xa = xBase + r * stride;
+            int ya = yBase + r * stride;
+            for (int j = 0; j < full; j += L) {
+                normalizeVector(x, xa + j, y, ya + j, L, mean, scale, beta, cFrom + j, relu);
             }
+            if (full < width) {
+                normalizeVector(x, xa + full, y, ya + full, width - full, mean, scale, beta, cFrom + full, relu);
+            }
+        }
+    }
+
+    private static void normalizeVector(float[] x, int xa, float[] y, int ya, int lanes, float[] mean,
+            float[] scale, float[] beta, int c, boolean relu) {
+        if (lanes == L) {
+            FloatVector v = load(x, xa).sub(load(mean, c)).fma(load(scale, c), load(beta, c));
+            (relu ? v.max(0f) : v).intoArray(y, ya);
+        } else {
+            VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+            FloatVector v = load(x, xa, m).sub(load(mean, c, m)).fma(load(scale, c, m), load(beta, c, m));
+            (relu ? v.max(0f) : v).intoArray(y, ya, m);
         }
     }
 
     @Override
     public void scaleShiftRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
             float[] scale, float[] shift, int cFrom, boolean relu) {
-        for (int j = 0; j < width; j += L) {
-            VectorMask<Float> m = SPECIES.indexInRange(j, width);
-            FloatVector sc = load(scale, cFrom + j, m);
-            FloatVector sh = load(shift, cFrom + j, m);
-            for (int r = 0; r < rows; r++) {
-                int at = r * stride + j;
-                activate(load(x, xBase + at, m).fma(sc, sh), relu).intoArray(y, yBase + at, m);
+        int full = width - width % L;
+        for (int r = 0; r < rows; r++) {
+            int xa = xBase + r * stride;
+            int ya = yBase + r * stride;
+            for (int j = 0; j < full; j += L) {
+                scaleShiftVector(x, xa + j, y, ya + j, L, scale, shift, cFrom + j, relu);
+            }
+            if (full < width) {
+                scaleShiftVector(x, xa + full, y, ya + full, width - full, scale, shift, cFrom + full, relu);
             }
         }
     }
 
+    private static void scaleShiftVector(float[] x, int xa, float[] y, int ya, int lanes, float[] scale,
+            float[] shift, int c, boolean relu) {
+        if (lanes == L) {
+            FloatVector v = load(x, xa).fma(load(scale, c), load(shift, c));
+            (relu ? v.max(0f) : v).intoArray(y, ya);
+        } else {
+            VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+            FloatVector v = load(x, xa, m).fma(load(scale, c, m), load(shift, c, m));
+            (relu ? v.max(0f) : v).intoArray(y, ya, m);
+        }
+    }
+
+    // Backward rows: full vectors without ReLU take the plain body; edge vectors and ReLU take
+    // the masked body (a mask built inside from a lane count, never passed in).
+
     @Override
     public void gradientSumsRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
             int rows, int stride, int width, float[] mean, float[] sumDy, float[] sumDyDev, int cFrom) {
-        for (int j = 0; j < width; j += L) {
-            VectorMask<Float> m = SPECIES.indexInRange(j, width);
-            FloatVector mu = load(mean, cFrom + j, m);
-            FloatVector s0 = FloatVector.zero(SPECIES);
-            FloatVector s1 = s0;
-            FloatVector t0 = s0;
-            FloatVector t1 = s0;
-            int r = 0;
-            // 2 rows a step into 2 accumulators per sum: hide the add latency
-            for (; r <= rows - 2; r += 2) {
-                int at = r * stride + j;
-                FloatVector d0 = gradient(load(dy, dyBase + at, m), y, yBase + at, m);
-                FloatVector d1 = gradient(load(dy, dyBase + at + stride, m), y, yBase + at + stride, m);
-                s0 = s0.add(d0);
-                s1 = s1.add(d1);
-                t0 = d0.fma(load(x, xBase + at, m).sub(mu), t0);
-                t1 = d1.fma(load(x, xBase + at + stride, m).sub(mu), t1);
+        java.util.Arrays.fill(sumDy, cFrom, cFrom + width, 0f);
+        java.util.Arrays.fill(sumDyDev, cFrom, cFrom + width, 0f);
+        int full = y == null ? width - width % L : 0;
+        for (int r = 0; r < rows; r++) {
+            int row = r * stride;
+            for (int j = 0; j < full; j += L) {
+                addGradientSums(x, xBase + row + j, dy, dyBase + row + j, mean, sumDy, sumDyDev, cFrom + j);
             }
-            if (r < rows) {
-                int at = r * stride + j;
-                FloatVector d = gradient(load(dy, dyBase + at, m), y, yBase + at, m);
-                s0 = s0.add(d);
-                t0 = d.fma(load(x, xBase + at, m).sub(mu), t0);
+            for (int j = full; j < width; j += L) {
+                addGradientSums(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j,
+                        Math.min(L, width - j), mean, sumDy, sumDyDev, cFrom + j);
             }
-            s0.add(s1).intoArray(sumDy, cFrom + j, m);
-            t0.add(t1).intoArray(sumDyDev, cFrom + j, m);
         }
+    }
+
+    private static void addGradientSums(float[] x, int xa, float[] dy, int da, float[] mean, float[] sumDy,
+            float[] sumDyDev, int c) {
+        FloatVector d = load(dy, da);
+        load(sumDy, c).add(d).intoArray(sumDy, c);
+        d.fma(load(x, xa).sub(load(mean, c)), load(sumDyDev, c)).intoArray(sumDyDev, c);
+    }
+
+    private static void addGradientSums(float[] x, int xa, float[] dy, int da, float[] y, int ya, int lanes,
+            float[] mean, float[] sumDy, float[] sumDyDev, int c) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        FloatVector d = load(dy, da, m);
+        if (y != null) {
+            d = FloatVector.zero(SPECIES).blend(d, load(y, ya, m).compare(VectorOperators.GT, 0f));
+        }
+        load(sumDy, c, m).add(d).intoArray(sumDy, c, m);
+        d.fma(load(x, xa, m).sub(load(mean, c, m)), load(sumDyDev, c, m)).intoArray(sumDyDev, c, m);
     }
 
     @Override
     public void gradientApplyRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
             float[] dx, int dxBase, int rows, int stride, int width, float[] mean, float[] a,
             float[] b, float[] c, int cFrom) {
-        for (int j = 0; j < width; j += L) {
-            VectorMask<Float> m = SPECIES.indexInRange(j, width);
-            FloatVector mu = load(mean, cFrom + j, m);
-            FloatVector av = load(a, cFrom + j, m);
-            FloatVector bv = load(b, cFrom + j, m);
-            FloatVector cv = load(c, cFrom + j, m);
-            for (int r = 0; r < rows; r++) {
-                int at = r * stride + j;
-                FloatVector d = gradient(load(dy, dyBase + at, m), y, yBase + at, m);
-                FloatVector t = load(x, xBase + at, m).sub(mu).fma(bv, cv);
-                d.fma(av, t.neg()).intoArray(dx, dxBase + at, m);
+        int full = y == null ? width - width % L : 0;
+        for (int r = 0; r < rows; r++) {
+            int row = r * stride;
+            for (int j = 0; j < full; j += L) {
+                gradientApplyVector(x, xBase + row + j, dy, dyBase + row + j, dx, dxBase + row + j,
+                        mean, a, b, c, cFrom + j);
+            }
+            for (int j = full; j < width; j += L) {
+                gradientApplyVector(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j,
+                        dx, dxBase + row + j, Math.min(L, width - j), mean, a, b, c, cFrom + j);
             }
         }
+    }
+
+    private static void gradientApplyVector(float[] x, int xa, float[] dy, int da, float[] dx, int dxa,
+            float[] mean, float[] a, float[] b, float[] c, int ch) {
+        FloatVector t = load(x, xa).sub(load(mean, ch)).fma(load(b, ch), load(c, ch));
+        load(dy, da).fma(load(a, ch), t.neg()).intoArray(dx, dxa);
+    }
+
+    private static void gradientApplyVector(float[] x, int xa, float[] dy, int da, float[] y, int ya,
+            float[] dx, int dxa, int lanes, float[] mean, float[] a, float[] b, float[] c, int ch) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        FloatVector d = load(dy, da, m);
+        if (y != null) {
+            d = FloatVector.zero(SPECIES).blend(d, load(y, ya, m).compare(VectorOperators.GT, 0f));
+        }
+        FloatVector t = load(x, xa, m).sub(load(mean, ch, m)).fma(load(b, ch, m), load(c, ch, m));
+        d.fma(load(a, ch, m), t.neg()).intoArray(dx, dxa, m);
     }
 }
