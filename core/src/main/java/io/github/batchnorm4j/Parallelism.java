@@ -4,15 +4,15 @@ import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 
 /**
- * Which threads run the kernels. Results are bitwise the same whatever the choice: how a tensor
- * is cut into reduction blocks depends on its shape alone, never on the thread count.
+ * Which threads run the kernels: the calling thread always works, and a fork-join pool's
+ * threads help it. Results are bitwise the same whatever the choice: how a tensor is cut into
+ * reduction blocks depends on its shape alone, never on the thread count.
  *
  * <p>The library never uses {@link ForkJoinPool#commonPool()} unless a caller passes it.
  */
 public final class Parallelism {
     private static final class MachinePool {
-        static final Parallelism INSTANCE =
-                new Parallelism(newPool(Runtime.getRuntime().availableProcessors()));
+        static final Parallelism INSTANCE = threads(Runtime.getRuntime().availableProcessors());
     }
 
     private final ForkJoinPool pool;
@@ -27,17 +27,20 @@ public final class Parallelism {
     }
 
     /**
-     * A new private pool of {@code threads} worker threads (daemon threads, idle ones retire);
-     * one thread means the calling thread. Create it once and keep it.
+     * The calling thread and a new private pool of {@code threads - 1} helpers (daemon threads;
+     * idle ones retire); one thread means the calling thread alone. Create it once and keep it.
      */
     public static Parallelism threads(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
-        return threads == 1 ? sequential() : new Parallelism(newPool(threads));
+        return threads == 1 ? sequential() : new Parallelism(new ForkJoinPool(threads - 1));
     }
 
-    /** The caller's own pool: the library forks its tasks there. */
+    /**
+     * The calling thread helped by the caller's own pool: up to its parallelism plus one threads
+     * work at once (the caller, when it is one of the pool's workers, counts once in practice).
+     */
     public static Parallelism pool(ForkJoinPool pool) {
         return new Parallelism(Objects.requireNonNull(pool, "pool must not be null"));
     }
@@ -47,18 +50,14 @@ public final class Parallelism {
         return MachinePool.INSTANCE;
     }
 
-    /** How many threads may work at once. */
+    /** How many threads may work at once: the caller and the pool's. */
     public int threads() {
-        return pool == null ? 1 : pool.getParallelism();
+        return pool == null ? 1 : pool.getParallelism() + 1;
     }
 
     /** The pool, or null for the calling thread. */
     ForkJoinPool forkJoinPool() {
         return pool;
-    }
-
-    private static ForkJoinPool newPool(int threads) {
-        return new ForkJoinPool(threads);
     }
 
     @Override

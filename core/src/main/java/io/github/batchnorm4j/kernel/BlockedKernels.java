@@ -23,18 +23,39 @@ abstract class BlockedKernels implements Kernels {
         void run(int c, int b);
     }
 
+    /** Channels one task takes: per-channel outputs of two threads then share no cache line. */
+    static final int CHANNEL_GROUP = 16;
+
+    /** Work on channels [from, to). */
+    interface ChannelsTask {
+        void run(int from, int to);
+    }
+
+    /** Whether there are channels enough to give each thread whole groups of them. */
+    boolean byChannels(int channels) {
+        return channels >= 2 * CHANNEL_GROUP * tasks.threads() || tasks.threads() == 1;
+    }
+
+    /** Runs {@code task} on groups of {@link #CHANNEL_GROUP} channels. */
+    void forEachChannelGroup(int channels, long floats, ChannelsTask task) {
+        int groups = (channels + CHANNEL_GROUP - 1) / CHANNEL_GROUP;
+        tasks.forEach(groups, floats, k -> task.run(k * CHANNEL_GROUP, Math.min(channels, (k + 1) * CHANNEL_GROUP)));
+    }
+
     /**
-     * Runs {@code task} on every (channel, block). Whole channels make a task when there are
-     * enough of them for the threads, single blocks otherwise; each block's result is the same
-     * either way.
+     * Runs {@code task} on every (channel, block). Groups of whole channels make a task when
+     * there are enough of them for the threads, single blocks otherwise; each block's result is
+     * the same either way.
      */
     void forEachBlock(Blocking.Planar planar, long floats, BlockTask task) {
         int blocks = planar.count();
         int channels = planar.channels();
-        if (channels >= 2 * tasks.threads()) {
-            tasks.forEach(channels, floats, c -> {
-                for (int b = 0; b < blocks; b++) {
-                    task.run(c, b);
+        if (byChannels(channels)) {
+            forEachChannelGroup(channels, floats, (from, to) -> {
+                for (int c = from; c < to; c++) {
+                    for (int b = 0; b < blocks; b++) {
+                        task.run(c, b);
+                    }
                 }
             });
         } else {

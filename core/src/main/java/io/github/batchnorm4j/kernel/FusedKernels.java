@@ -11,9 +11,9 @@ import io.github.batchnorm4j.parallel.Tasks;
  * block's mean) is swept again around its own mean. Then one subtract and one FMA per element
  * normalize, ReLU included. Backward sums dy' and dy' * (x - mean) in one sweep.
  *
- * <p>NCHW: one task reduces and normalizes a whole channel, so the second read of x comes from
- * L2, not memory. With fewer channels than twice the threads, blocks are split over threads
- * instead; the same block moments merge in the same order, so the bits do not change.
+ * <p>NCHW: one task reduces and normalizes whole channels, one at a time, so the second read of
+ * x comes from L2, not memory. With too few channels for the threads, blocks are split over
+ * threads instead; the same block moments merge in the same order, so the bits do not change.
  * NHWC: row chunks reduce in parallel, then normalize. (Keeping a block of channels over all
  * rows in L2 was measured slower here: reading part of each row at a stride costs more than
  * reading x again; see jmh/RESULTS.md.)
@@ -119,16 +119,18 @@ public final class FusedKernels extends BlockedKernels {
             Blocking.Planar planar = Blocking.Planar.of(g);
             int blocks = planar.count();
             Moments moments = new Moments(channels);
-            if (channels >= 2 * tasks.threads()) {
-                tasks.forEach(channels, 2L * g.size(), c -> {
+            if (byChannels(channels)) {
+                forEachChannelGroup(channels, 2L * g.size(), (from, to) -> {
                     double[] block = new double[2];
-                    for (int b = 0; b < blocks; b++) {
-                        blockMoments(planar, c, b, block, 0);
-                        moments.merge(c, planar.size(b), block[0], block[1]);
-                    }
-                    finish(moments, c);
-                    for (int b = 0; b < blocks; b++) {
-                        normalize(planar, c, b);
+                    for (int c = from; c < to; c++) {
+                        for (int b = 0; b < blocks; b++) {
+                            blockMoments(planar, c, b, block, 0);
+                            moments.merge(c, planar.size(b), block[0], block[1]);
+                        }
+                        finish(moments, c);
+                        for (int b = 0; b < blocks; b++) {
+                            normalize(planar, c, b);
+                        }
                     }
                 });
                 return;
@@ -263,19 +265,21 @@ public final class FusedKernels extends BlockedKernels {
         void planar() {
             Blocking.Planar planar = Blocking.Planar.of(g);
             int blocks = planar.count();
-            if (channels >= 2 * tasks.threads()) {
-                tasks.forEach(channels, 3L * g.size(), ch -> {
+            if (byChannels(channels)) {
+                forEachChannelGroup(channels, 3L * g.size(), (from, to) -> {
                     double[] block = new double[2];
-                    double sumDy = 0;
-                    double sumDyDev = 0;
-                    for (int k = 0; k < blocks; k++) {
-                        blockSums(planar, ch, k, block, 0);
-                        sumDy += block[0];
-                        sumDyDev += block[1];
-                    }
-                    coefficients(ch, sumDy, sumDyDev);
-                    for (int k = 0; k < blocks; k++) {
-                        apply(planar, ch, k);
+                    for (int ch = from; ch < to; ch++) {
+                        double sumDy = 0;
+                        double sumDyDev = 0;
+                        for (int k = 0; k < blocks; k++) {
+                            blockSums(planar, ch, k, block, 0);
+                            sumDy += block[0];
+                            sumDyDev += block[1];
+                        }
+                        coefficients(ch, sumDy, sumDyDev);
+                        for (int k = 0; k < blocks; k++) {
+                            apply(planar, ch, k);
+                        }
                     }
                 });
                 return;

@@ -1,35 +1,40 @@
 package io.github.batchnorm4j.parallel;
 
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 
 /**
- * Runs numbered tasks on a fork-join pool, or on the calling thread when there is no pool or
- * the work is too small to pay for waking threads. Which thread runs a task never changes what
- * it computes: each task writes only its own outputs.
+ * Runs numbered tasks on the calling thread and a fork-join pool's threads together. Tasks are
+ * handed out from a shared counter: the caller starts at once and helpers join as they wake, so
+ * a helper that wakes late finds the work done instead of delaying it. Which thread runs a task
+ * never changes what it computes: each task writes only its own outputs.
  */
 public final class Tasks {
     /**
      * Below this many floats touched, the calling thread does it all: waking a pooled thread
-     * costs more than it saves. Measured with ThresholdBenchmark in the jmh module.
+     * costs more than it saves. On the 2-core machine of jmh/RESULTS.md a hand-off costs about
+     * 40 us: the copy baseline on 2 threads is 4x slower than on 1 for 131 072 floats (0.26
+     * MiB read and written) and 1.5x faster for 1.6 M floats.
      */
-    public static final long SEQUENTIAL_BELOW = 1 << 15;
+    public static final long SEQUENTIAL_BELOW = 1 << 20;
 
     private final ForkJoinPool pool;
 
-    /** @param pool where to fork, or null for the calling thread only */
+    /** @param pool the helpers' pool, or null for the calling thread only */
     public Tasks(ForkJoinPool pool) {
         this.pool = pool;
     }
 
-    /** How many threads may run tasks at once. */
+    /** How many threads may run tasks at once: the caller and the pool's. */
     public int threads() {
-        return pool == null ? 1 : pool.getParallelism();
+        return pool == null ? 1 : pool.getParallelism() + 1;
     }
 
     /**
-     * Runs {@code task.accept(i)} for every i in [0, count), in parallel when worth it.
+     * Runs {@code task.accept(i)} for every i in [0, count), in parallel when worth it; returns
+     * when all are done, rethrowing the first failure.
      *
      * @param floats how many floats the whole job touches, to decide whether to fork
      */
@@ -38,30 +43,22 @@ public final class Tasks {
             for (int i = 0; i < count; i++) {
                 task.accept(i);
             }
-        } else {
-            pool.invoke(new Range(task, 0, count));
+            return;
         }
-    }
-
-    private static final class Range extends RecursiveAction {
-        private final IntConsumer task;
-        private final int from;
-        private final int to;
-
-        Range(IntConsumer task, int from, int to) {
-            this.task = task;
-            this.from = from;
-            this.to = to;
-        }
-
-        @Override
-        protected void compute() {
-            if (to - from == 1) {
-                task.accept(from);
-            } else {
-                int middle = (from + to) >>> 1;
-                invokeAll(new Range(task, from, middle), new Range(task, middle, to));
+        AtomicInteger next = new AtomicInteger();
+        Runnable worker = () -> {
+            for (int i = next.getAndIncrement(); i < count; i = next.getAndIncrement()) {
+                task.accept(i);
             }
+        };
+        int helpers = Math.min(pool.getParallelism(), count - 1);
+        ForkJoinTask<?>[] submitted = new ForkJoinTask<?>[helpers];
+        for (int h = 0; h < helpers; h++) {
+            submitted[h] = pool.submit(worker);
+        }
+        worker.run();
+        for (ForkJoinTask<?> helper : submitted) {
+            helper.join();
         }
     }
 }
