@@ -13,7 +13,7 @@ import java.util.concurrent.ForkJoinPool;
  */
 public final class KernelProvider {
     private static final String PANAMA = "io.github.batchnorm4j.kernel.panama.PanamaLoops";
-    private static final Loops LOOPS = loops();
+    private static final Loops LOOPS = pickLoops();
 
     private KernelProvider() {}
 
@@ -24,6 +24,11 @@ public final class KernelProvider {
             case VECTORIZED -> new VectorizedKernels(LOOPS, new Tasks(pool));
             case FUSED -> new FusedKernels(LOOPS, new Tasks(pool));
         };
+    }
+
+    /** The loops every non-naive kernel runs on. */
+    public static Loops loops() {
+        return LOOPS;
     }
 
     /** Float lanes per vector in the loops that run: 1 on the scalar path. */
@@ -38,7 +43,7 @@ public final class KernelProvider {
         }
     }
 
-    private static Loops loops() {
+    private static Loops pickLoops() {
         System.Logger log = System.getLogger("io.github.batchnorm4j");
         if ("false".equals(System.getProperty("batchnorm4j.vector"))) {
             log.log(Level.INFO, "batchnorm4j: vector loops switched off (-Dbatchnorm4j.vector=false); using scalar loops");

@@ -90,4 +90,11 @@ public interface Loops {
     void gradientApplyRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
             float[] dx, int dxBase, int rows, int stride, int width, float[] mean, float[] a,
             float[] b, float[] c, int cFrom);
+
+    /**
+     * Transposes a row-major {@code rows x cols} matrix into a row-major {@code cols x rows} one:
+     * {@code dst[dstFrom + c * rows + r] = src[srcFrom + r * cols + c]}. NCHW to NHWC is this per
+     * image with rows = C, cols = H*W; NHWC to NCHW with rows = H*W, cols = C.
+     */
+    void transpose(float[] src, int srcFrom, float[] dst, int dstFrom, int rows, int cols);
 }

@@ -215,6 +215,20 @@ public final class ScalarLoops implements Loops {
         }
     }
 
+    @Override
+    public void transpose(float[] src, int srcFrom, float[] dst, int dstFrom, int rows, int cols) {
+        // 32 x 32 tiles: both matrices are read and written a cache line at a time
+        for (int r0 = 0; r0 < rows; r0 += 32) {
+            for (int c0 = 0; c0 < cols; c0 += 32) {
+                for (int r = r0; r < Math.min(rows, r0 + 32); r++) {
+                    for (int c = c0; c < Math.min(cols, c0 + 32); c++) {
+                        dst[dstFrom + c * rows + r] = src[srcFrom + r * cols + c];
+                    }
+                }
+            }
+        }
+    }
+
     private static float activate(float value, boolean relu) {
         return relu ? Math.max(value, 0f) : value;
     }

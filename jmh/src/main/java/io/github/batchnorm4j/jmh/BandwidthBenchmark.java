@@ -41,8 +41,11 @@ public class BandwidthBenchmark {
     @Param({"32x64x56x56", "32x256x14x14", "8x64x16x16", "2048x512", "7x17x13x13"})
     public String shape;
 
-    @Param({"1", "2"})
-    public int threads;
+    /** A thread count, or "all" for the machine's processors. */
+    @Param({"1", "2", "all"})
+    public String threads;
+
+    private int threadCount;
 
     private float[] a;
     private float[] b;
@@ -57,7 +60,8 @@ public class BandwidthBenchmark {
         c = new float[n];
         java.util.Arrays.fill(b, 1.5f);
         java.util.Arrays.fill(c, 2.5f);
-        pool = threads > 1 ? new ForkJoinPool(threads) : null;
+        threadCount = Defaults.threads(threads);
+        pool = threadCount > 1 ? new ForkJoinPool(threadCount) : null;
     }
 
     @TearDown(Level.Trial)
@@ -119,8 +123,8 @@ public class BandwidthBenchmark {
             range.run(0, n);
             return;
         }
-        int chunk = ((n + threads - 1) / threads + 63) & ~63;
-        pool.submit(() -> IntStream.range(0, threads).parallel().forEach(t -> {
+        int chunk = ((n + threadCount - 1) / threadCount + 63) & ~63;
+        pool.submit(() -> IntStream.range(0, threadCount).parallel().forEach(t -> {
             int from = Math.min(n, t * chunk);
             int to = Math.min(n, from + chunk);
             range.run(from, to);

@@ -27,8 +27,9 @@ public class TensorState {
     @Param({"32x64x56x56", "32x256x14x14", "8x64x16x16", "2048x512", "7x17x13x13"})
     public String shape;
 
-    @Param({"1", "2"})
-    public int threads;
+    /** A thread count, or "all" for the machine's processors. */
+    @Param({"1", "2", "all"})
+    public String threads;
 
     Geometry geometry;
     BatchNorm batchNorm;
@@ -44,7 +45,7 @@ public class TensorState {
     @Setup(Level.Trial)
     public void setUp() {
         geometry = Shapes.geometry(shape, layout);
-        batchNorm = BatchNorm.builder().variant(Variant.valueOf(variant)).threads(threads).build();
+        batchNorm = BatchNorm.builder().variant(Variant.valueOf(variant)).threads(Defaults.threads(threads)).build();
         int channels = geometry.channels();
         SplittableRandom random = new SplittableRandom(42);
         x = randomArray(random, geometry.size());

@@ -561,4 +561,38 @@ public final class PanamaLoops implements Loops {
         FloatVector t = load(x, xa, m).sub(load(mean, ch, m)).fma(load(b, ch, m), load(c, ch, m));
         d.fma(load(a, ch, m), t.neg()).intoArray(dx, dxa, m);
     }
+
+    @Override
+    public void transpose(float[] src, int srcFrom, float[] dst, int dstFrom, int rows, int cols) {
+        // a vector of L columns of one row is scattered to L rows of dst, one float each; walking
+        // down the rows fills each of those L dst rows in order
+        int[] map = new int[L];
+        for (int i = 0; i < L; i++) {
+            map[i] = i * rows;
+        }
+        int full = cols - cols % L;
+        for (int c = 0; c < full; c += L) {
+            transposeColumns(src, srcFrom + c, dst, dstFrom + c * rows, rows, cols, map);
+        }
+        if (full < cols) {
+            // a masked scatter still bounds-checks every lane's index: point unused lanes at lane 0's
+            int[] tailMap = map.clone();
+            java.util.Arrays.fill(tailMap, cols - full, L, 0);
+            transposeColumns(src, srcFrom + full, dst, dstFrom + full * rows, rows, cols, cols - full, tailMap);
+        }
+    }
+
+    private static void transposeColumns(float[] src, int from, float[] dst, int to, int rows, int cols, int[] map) {
+        for (int r = 0; r < rows; r++) {
+            load(src, from + r * cols).intoArray(dst, to + r, map, 0);
+        }
+    }
+
+    private static void transposeColumns(float[] src, int from, float[] dst, int to, int rows, int cols,
+            int lanes, int[] map) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        for (int r = 0; r < rows; r++) {
+            load(src, from + r * cols, m).intoArray(dst, to + r, map, 0, m);
+        }
+    }
 }

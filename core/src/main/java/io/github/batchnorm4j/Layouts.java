@@ -1,0 +1,58 @@
+package io.github.batchnorm4j;
+
+import static io.github.batchnorm4j.check.Checks.requireNonNull;
+import static io.github.batchnorm4j.check.Checks.requireTensor;
+
+import io.github.batchnorm4j.kernel.KernelProvider;
+
+/**
+ * Converts tensors between NCHW and NHWC, a vectorized transpose per image. Use it to see
+ * whether converting once beats running batch normalization in the slower layout (the jmh
+ * module's LayoutConversionBenchmark measures both). Runs on the calling thread.
+ */
+public final class Layouts {
+    private Layouts() {}
+
+    /** {@code dst(n, h, w, c) = src(n, c, h, w)}. src and dst must not overlap. */
+    public static void nchwToNhwc(int n, int c, int h, int w, FloatSpan src, FloatSpan dst) {
+        Geometry g = Geometry.nchw(n, c, h, w);
+        check(g, src, dst);
+        int image = c * h * w;
+        for (int i = 0; i < n; i++) {
+            KernelProvider.loops().transpose(src.array(), src.offset() + i * image, dst.array(),
+                    dst.offset() + i * image, c, h * w);
+        }
+    }
+
+    /** {@link #nchwToNhwc(int, int, int, int, FloatSpan, FloatSpan)} on whole arrays. */
+    public static void nchwToNhwc(int n, int c, int h, int w, float[] src, float[] dst) {
+        nchwToNhwc(n, c, h, w, FloatSpan.of(requireNonNull("src", src)), FloatSpan.of(requireNonNull("dst", dst)));
+    }
+
+    /** {@code dst(n, c, h, w) = src(n, h, w, c)}. src and dst must not overlap. */
+    public static void nhwcToNchw(int n, int h, int w, int c, FloatSpan src, FloatSpan dst) {
+        Geometry g = Geometry.nhwc(n, h, w, c);
+        check(g, src, dst);
+        int image = c * h * w;
+        for (int i = 0; i < n; i++) {
+            KernelProvider.loops().transpose(src.array(), src.offset() + i * image, dst.array(),
+                    dst.offset() + i * image, h * w, c);
+        }
+    }
+
+    /** {@link #nhwcToNchw(int, int, int, int, FloatSpan, FloatSpan)} on whole arrays. */
+    public static void nhwcToNchw(int n, int h, int w, int c, float[] src, float[] dst) {
+        nhwcToNchw(n, h, w, c, FloatSpan.of(requireNonNull("src", src)), FloatSpan.of(requireNonNull("dst", dst)));
+    }
+
+    private static void check(Geometry g, FloatSpan src, FloatSpan dst) {
+        requireTensor("src", src, g);
+        requireTensor("dst", dst, g);
+        int size = g.size();
+        if (src.array() == dst.array()
+                && src.offset() < dst.offset() + size && dst.offset() < src.offset() + size) {
+            throw new IllegalArgumentException("dst must not overlap src (a transpose cannot run in place); got offsets "
+                    + src.offset() + " and " + dst.offset() + " in one array for " + size + " floats");
+        }
+    }
+}
