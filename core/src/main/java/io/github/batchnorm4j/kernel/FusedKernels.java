@@ -122,14 +122,25 @@ public final class FusedKernels extends BlockedKernels {
             if (byChannels(channels)) {
                 forEachChannelGroup(channels, 2L * g.size(), (from, to) -> {
                     double[] block = new double[2];
+                    // Statistics of channel c + 1 interleave with normalizing channel c, block by
+                    // block: the first reads memory, the second writes it, and the two overlap.
+                    // Each channel's blocks still merge in block order.
+                    for (int b = 0; b < blocks; b++) {
+                        blockMoments(planar, from, b, block, 0);
+                        moments.merge(from, planar.size(b), block[0], block[1]);
+                    }
+                    finish(moments, from);
                     for (int c = from; c < to; c++) {
+                        int next = c + 1;
                         for (int b = 0; b < blocks; b++) {
-                            blockMoments(planar, c, b, block, 0);
-                            moments.merge(c, planar.size(b), block[0], block[1]);
-                        }
-                        finish(moments, c);
-                        for (int b = 0; b < blocks; b++) {
+                            if (next < to) {
+                                blockMoments(planar, next, b, block, 0);
+                                moments.merge(next, planar.size(b), block[0], block[1]);
+                            }
                             normalize(planar, c, b);
+                        }
+                        if (next < to) {
+                            finish(moments, next);
                         }
                     }
                 });
