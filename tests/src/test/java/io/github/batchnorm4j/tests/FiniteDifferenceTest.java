@@ -36,14 +36,7 @@ class FiniteDifferenceTest {
         double[] runningMean = Data.toDouble(Data.uniform(5, channels, -0.5, 0.5));
         double[] runningVar = Data.toDouble(Data.uniform(6, channels, 0.5, 2.0));
         Loss loss = (xs, g, b) -> {
-            double[] mean = runningMean;
-            double[] var = runningVar;
-            if (batchStatistics) {
-                Reference.Stats stats = Reference.statistics(xs, outer, channels, inner);
-                mean = stats.mean();
-                var = stats.variance();
-            }
-            double[] y = Reference.normalize(xs, outer, channels, inner, mean, var, g, b, EPSILON, relu);
+            double[] y = forward(xs, g, b, outer, channels, inner, relu, batchStatistics, runningMean, runningVar).y();
             double sum = 0;
             for (int k = 0; k < size; k++) {
                 sum += w[k] * y[k];
@@ -51,14 +44,10 @@ class FiniteDifferenceTest {
             return sum;
         };
 
-        double[] mean = runningMean;
-        double[] var = runningVar;
-        if (batchStatistics) {
-            Reference.Stats stats = Reference.statistics(x, outer, channels, inner);
-            mean = stats.mean();
-            var = stats.variance();
-        }
-        double[] y = Reference.normalize(x, outer, channels, inner, mean, var, gamma, beta, EPSILON, relu);
+        Forward at = forward(x, gamma, beta, outer, channels, inner, relu, batchStatistics, runningMean, runningVar);
+        double[] mean = at.mean();
+        double[] var = at.variance();
+        double[] y = at.y();
         boolean[] mask = null;
         if (relu) {
             mask = new boolean[size];
@@ -79,6 +68,21 @@ class FiniteDifferenceTest {
             assertEquals(dgamma, analytic.dgamma()[c], 1e-6 * (1 + Math.abs(dgamma)), "dgamma[" + c + "]");
             assertEquals(dbeta, analytic.dbeta()[c], 1e-6 * (1 + Math.abs(dbeta)), "dbeta[" + c + "]");
         }
+    }
+
+    /** The statistics the forward normalized with, and its output. */
+    private record Forward(double[] mean, double[] variance, double[] y) {}
+
+    private static Forward forward(double[] x, double[] gamma, double[] beta, int outer, int channels, int inner,
+            boolean relu, boolean batchStatistics, double[] runningMean, double[] runningVar) {
+        double[] mean = runningMean;
+        double[] var = runningVar;
+        if (batchStatistics) {
+            Reference.Stats stats = Reference.statistics(x, outer, channels, inner);
+            mean = stats.mean();
+            var = stats.variance();
+        }
+        return new Forward(mean, var, Reference.normalize(x, outer, channels, inner, mean, var, gamma, beta, EPSILON, relu));
     }
 
     private interface Loss {

@@ -19,21 +19,19 @@ import org.junit.jupiter.params.provider.MethodSource;
 class NumericsTest {
 
     static Stream<Arguments> largeShapes() {
-        List<Arguments> result = new ArrayList<>();
-        Variants.all().forEach(v -> {
-            result.add(Arguments.of(v, Geometry.nchw(16, 4, 56, 56)));
-            result.add(Arguments.of(v, Geometry.nhwc(16, 56, 56, 4)));
-            result.add(Arguments.of(v, Geometry.matrix(4099, 3)));
-        });
-        return result.stream();
+        return everyVariant(Geometry.nchw(16, 4, 56, 56), Geometry.nhwc(16, 56, 56, 4), Geometry.matrix(4099, 3));
     }
 
     static Stream<Arguments> shapes() {
+        return everyVariant(Geometry.nchw(3, 5, 7, 7), Geometry.nhwc(3, 7, 7, 17), Geometry.matrix(33, 64));
+    }
+
+    private static Stream<Arguments> everyVariant(Geometry... geometries) {
         List<Arguments> result = new ArrayList<>();
         Variants.all().forEach(v -> {
-            result.add(Arguments.of(v, Geometry.nchw(3, 5, 7, 7)));
-            result.add(Arguments.of(v, Geometry.nhwc(3, 7, 7, 17)));
-            result.add(Arguments.of(v, Geometry.matrix(33, 64)));
+            for (Geometry g : geometries) {
+                result.add(Arguments.of(v, g));
+            }
         });
         return result.stream();
     }
