@@ -2,31 +2,19 @@ package io.github.batchnorm4j.jmh;
 
 import io.github.batchnorm4j.Layouts;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Does converting once pay? The cost of NCHW to NHWC and back, to set beside the difference
  * between the two layouts' batch-normalization times on the same shape.
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsPrepend = {Defaults.VECTOR, "-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch"})
 @State(Scope.Benchmark)
-public class LayoutConversionBenchmark {
+public class LayoutConversionBenchmark extends JmhDefaults {
     @Param({"32x64x56x56", "32x256x14x14", "8x64x16x16", "7x17x13x13"})
     public String shape;
 
