@@ -93,7 +93,7 @@ abstract class BlockedKernels implements Kernels {
             });
         } else {
             int channels = g.channels();
-            Blocking.Rows rows = Blocking.Rows.of(g, channels);
+            Blocking.Rows rows = Blocking.Rows.of(g);
             tasks.forEach(rows.chunks(), floats, k -> forEachSubBlock(rows, k, (from, to) ->
                     loops.scaleShiftRows(in, xo + from * channels, out, yo + from * channels,
                             to - from, channels, channels, scale, shift, 0, relu)));
@@ -108,7 +108,7 @@ abstract class BlockedKernels implements Kernels {
             float[] gamma, float[] mean, float[] invStd, boolean relu, boolean batchStatistics,
             float[] dgamma, float[] dbeta) {
         int channels = g.channels();
-        Blocking.Rows rows = Blocking.Rows.of(g, channels);
+        Blocking.Rows rows = Blocking.Rows.of(g);
         float[] in = x.array();
         float[] grad = dy.array();
         float[] out = y == null || !relu ? null : y.array();
@@ -147,6 +147,18 @@ abstract class BlockedKernels implements Kernels {
             loops.gradientApplyRows(in, x.offset() + at, grad, dy.offset() + at, out, yo + at,
                     target, dx.offset() + at, to - from, channels, channels, mean, a, b, cc, 0);
         }));
+    }
+
+    /**
+     * Each channel's first value: the shift K of the kernels' sums of x - K (see
+     * {@link Loops#sumDeviations}).
+     */
+    static float[] firstValues(Geometry g, FloatSpan x) {
+        float[] first = new float[g.channels()];
+        for (int c = 0; c < first.length; c++) {
+            first[c] = x.array()[x.offset() + c * g.inner()];
+        }
+        return first;
     }
 
     /** The forward output's array when ReLU needs it for the mask, else null (no mask). */

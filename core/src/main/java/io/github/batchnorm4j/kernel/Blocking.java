@@ -75,8 +75,8 @@ final class Blocking {
 
     /** NHWC: rows of C values, reduced a sub-block of rows at a time. */
     record Rows(int outer, int channels, int rowsPerBlock, int rowsPerChunk, int chunks) {
-        static Rows of(Geometry g, int width) {
-            int perBlock = Math.max(1, ROW_BLOCK_FLOATS / width);
+        static Rows of(Geometry g) {
+            int perBlock = Math.max(1, ROW_BLOCK_FLOATS / g.channels());
             int blocks = (g.outer() + perBlock - 1) / perBlock;
             int blocksPerChunk = (blocks + MAX_CHUNKS - 1) / MAX_CHUNKS;
             int perChunk = blocksPerChunk * perBlock;

@@ -81,11 +81,7 @@ public final class FusedKernels extends BlockedKernels {
             this.variance = variance;
             this.invStd = invStd;
             this.scale = new float[channels];
-            // the channel's first value: see Loops.sumDeviations
-            this.shift = new float[channels];
-            for (int c = 0; c < channels; c++) {
-                shift[c] = in[xo + c * g.inner()];
-            }
+            this.shift = firstValues(g, x);
         }
 
         void finish(Moments moments, int c) {
@@ -183,7 +179,7 @@ public final class FusedKernels extends BlockedKernels {
         }
 
         void rowChunks() {
-            Blocking.Rows rows = Blocking.Rows.of(g, channels);
+            Blocking.Rows rows = Blocking.Rows.of(g);
             Moments[] chunks = new Moments[rows.chunks()];
             tasks.forEach(rows.chunks(), g.size(), k -> {
                 Moments chunk = new Moments(channels);

@@ -33,14 +33,7 @@ public final class KernelProvider {
 
     /** Float lanes per vector in the loops that run: 1 on the scalar path. */
     public static int vectorLanes() {
-        if (LOOPS instanceof ScalarLoops) {
-            return 1;
-        }
-        try {
-            return (int) LOOPS.getClass().getMethod("lanes").invoke(null);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
-        }
+        return LOOPS.lanes();
     }
 
     private static Loops pickLoops() {

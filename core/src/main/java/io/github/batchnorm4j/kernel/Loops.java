@@ -12,6 +12,9 @@ package io.github.batchnorm4j.kernel;
  */
 public interface Loops {
 
+    /** Float lanes per vector: 1 for scalar loops. */
+    int lanes();
+
     // Runs: {@code runs} stretches of {@code length} floats, {@code stride} apart, starting at
     // from (x, dy, y and dx share the stride: they have one geometry). One call covers a block.
 

@@ -7,6 +7,11 @@ package io.github.batchnorm4j.kernel;
 public final class ScalarLoops implements Loops {
 
     @Override
+    public int lanes() {
+        return 1;
+    }
+
+    @Override
     public float sumDeviations(float[] a, int from, int runs, int length, int stride, float shift) {
         float s = 0;
         for (int r = 0; r < runs; r++) {

@@ -28,10 +28,7 @@ public final class VectorizedKernels extends BlockedKernels {
             Blocking.Planar planar = Blocking.Planar.of(g);
             int blocks = planar.count();
             double[] partial = new double[channels * blocks];
-            float[] shift = new float[channels];
-            for (int c = 0; c < channels; c++) {
-                shift[c] = in[xo + c * g.inner()];
-            }
+            float[] shift = firstValues(g, x);
             forEachBlock(planar, g.size(), (c, b) -> partial[c * blocks + b] = loops.sumDeviations(
                     in, xo + planar.from(c, b), planar.runs(b), planar.length(b), planar.stride(), shift[c]));
             double[] mu = shifted(perChannel(partial, channels, blocks, m), shift);
@@ -50,9 +47,9 @@ public final class VectorizedKernels extends BlockedKernels {
                         planar.stride(), mean[c], scale[c], beta[c], relu);
             });
         } else {
-            Blocking.Rows rows = Blocking.Rows.of(g, channels);
+            Blocking.Rows rows = Blocking.Rows.of(g);
             double[][] partial = new double[rows.chunks()][channels];
-            float[] shift = java.util.Arrays.copyOfRange(in, xo, xo + channels);
+            float[] shift = firstValues(g, x);
             tasks.forEach(rows.chunks(), g.size(), k -> {
                 float[] part = new float[channels];
                 forEachSubBlock(rows, k, (from, to) -> {

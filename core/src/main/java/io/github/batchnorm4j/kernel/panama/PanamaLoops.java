@@ -21,8 +21,8 @@ public final class PanamaLoops implements Loops {
     static final VectorSpecies<Float> SPECIES = species(System.getProperty("batchnorm4j.vectorBits"));
     private static final int L = SPECIES.length();
 
-    /** Lanes per vector: what the library reports in its start-up hint. */
-    public static int lanes() {
+    @Override
+    public int lanes() {
         return L;
     }
 
