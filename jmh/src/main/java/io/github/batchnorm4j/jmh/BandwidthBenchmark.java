@@ -4,6 +4,7 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
@@ -101,6 +102,79 @@ public class BandwidthBenchmark extends JmhDefaults {
         }
     }
 
+    /**
+     * A sum of one array: reading a tensor once, with nothing written. Forward training in NHWC
+     * must read all of x like this before it can write any y, so copy / (read + copy) bounds its
+     * fraction of copy.
+     */
+    @Benchmark
+    public float read() {
+        float[] partial = new float[threadCount];
+        split((from, to) -> partial[part(from, to)] += readRange(from, to));
+        return total(partial);
+    }
+
+    private float readRange(int from, int to) {
+        FloatVector s0 = FloatVector.zero(SPECIES);
+        FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        FloatVector s3 = s0;
+        int step = SPECIES.length();
+        int k = from;
+        for (int bound = from + (to - from) / (4 * step) * (4 * step); k < bound; k += 4 * step) {
+            s0 = s0.add(FloatVector.fromArray(SPECIES, b, k));
+            s1 = s1.add(FloatVector.fromArray(SPECIES, b, k + step));
+            s2 = s2.add(FloatVector.fromArray(SPECIES, b, k + 2 * step));
+            s3 = s3.add(FloatVector.fromArray(SPECIES, b, k + 3 * step));
+        }
+        float sum = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        for (; k < to; k++) {
+            sum += b[k];
+        }
+        return sum;
+    }
+
+    /**
+     * A dot product of two arrays: reading two tensors once, with nothing written. Backward in
+     * NHWC must read all of x and dy like this before it can write any dx, so
+     * triad / (dot + triad) bounds its fraction of triad.
+     */
+    @Benchmark
+    public float dot() {
+        float[] partial = new float[threadCount];
+        split((from, to) -> partial[part(from, to)] += dotRange(from, to));
+        return total(partial);
+    }
+
+    private float dotRange(int from, int to) {
+        FloatVector s0 = FloatVector.zero(SPECIES);
+        FloatVector s1 = s0;
+        int step = SPECIES.length();
+        int k = from;
+        for (int bound = from + (to - from) / (2 * step) * (2 * step); k < bound; k += 2 * step) {
+            s0 = FloatVector.fromArray(SPECIES, b, k).fma(FloatVector.fromArray(SPECIES, c, k), s0);
+            s1 = FloatVector.fromArray(SPECIES, b, k + step).fma(FloatVector.fromArray(SPECIES, c, k + step), s1);
+        }
+        float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; k < to; k++) {
+            sum = Math.fma(b[k], c[k], sum);
+        }
+        return sum;
+    }
+
+    /** Which thread's chunk [from, to) is; an empty chunk at the end counts as the last. */
+    private int part(int from, int to) {
+        return from < to ? from / chunk(threadCount) : threadCount - 1;
+    }
+
+    private static float total(float[] partial) {
+        float sum = 0;
+        for (float p : partial) {
+            sum += p;
+        }
+        return sum;
+    }
+
     private interface Range {
         void run(int from, int to);
     }
@@ -110,13 +184,17 @@ public class BandwidthBenchmark extends JmhDefaults {
      * library's kernels share work: the caller takes chunks beside threads - 1 pooled helpers,
      * so the baseline pays the same hand-off cost as the operations measured against it.
      */
+    private int chunk(int parts) {
+        return ((a.length + parts - 1) / parts + 63) & ~63;
+    }
+
     private void split(Range range) {
         int n = a.length;
         if (pool == null) {
             range.run(0, n);
             return;
         }
-        int chunk = ((n + threadCount - 1) / threadCount + 63) & ~63;
+        int chunk = chunk(threadCount);
         AtomicInteger next = new AtomicInteger();
         Runnable worker = () -> {
             for (int t = next.getAndIncrement(); t < threadCount; t = next.getAndIncrement()) {

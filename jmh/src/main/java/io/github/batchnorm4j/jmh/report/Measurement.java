@@ -4,7 +4,7 @@ package io.github.batchnorm4j.jmh.report;
  * One JMH result: which benchmark method, its parameters, and the average time per operation.
  *
  * @param operation the benchmark method: forwardTraining, forwardInference, backward, copy, triad,
- *     arraycopy, nchwToNhwc, nhwcToNchw
+ *     arraycopy, read, dot, nchwToNhwc, nhwcToNchw
  * @param variant NAIVE, VECTORIZED or FUSED; empty for baselines and conversions
  * @param layout NCHW or NHWC; empty where the benchmark has none
  * @param shape the shape parameter, e.g. "32x64x56x56" or "2048x512"
@@ -27,10 +27,14 @@ public record Measurement(String operation, String variant, String layout, Strin
     /**
      * Bytes the operation must move at the least (DESIGN.md): forward, inference, copy and layout
      * conversion read one tensor and write one (8 bytes an element); backward and triad read two
-     * and write one (12).
+     * and write one (12); the read baseline reads one (4), the dot baseline two (8).
      */
     public long minimalBytes() {
-        return (isBackwardLike() ? 12 : 8) * elements();
+        return switch (operation) {
+            case "read" -> 4 * elements();
+            case "dot" -> 8 * elements();
+            default -> (isBackwardLike() ? 12 : 8) * elements();
+        };
     }
 
     /** Gigabytes a second of minimal traffic. */
@@ -44,7 +48,10 @@ public record Measurement(String operation, String variant, String layout, Strin
     }
 
     public boolean isBaseline() {
-        return operation.equals("copy") || operation.equals("triad") || operation.equals("arraycopy");
+        return switch (operation) {
+            case "copy", "triad", "arraycopy", "read", "dot" -> true;
+            default -> false;
+        };
     }
 
     private boolean isBackwardLike() {
