@@ -13,7 +13,7 @@ final class Blocking {
      * Floats in one NHWC sub-block of rows: 128 KiB, well inside L2. Larger than an NCHW block
      * because each sub-block ends with per-channel scalar work (a Chan merge per channel).
      */
-    static final int ROW_BLOCK_FLOATS = 32768;
+    static final int ROW_BLOCK_FLOATS = 131072;
     /** At most this many row chunks per NHWC tensor: enough tasks for any thread count. */
     static final int MAX_CHUNKS = 64;
 

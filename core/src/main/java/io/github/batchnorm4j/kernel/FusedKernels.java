@@ -90,16 +90,23 @@ public final class FusedKernels extends BlockedKernels {
 
         /** Mean and M2 of channel c's block b into {@code into[at]}, {@code into[at + 1]}. */
         void blockMoments(Blocking.Planar planar, int c, int b, double[] into, int at) {
-            int from = xo + planar.from(c, b);
-            int runs = planar.runs(b);
-            int length = planar.length(b);
-            int n = runs * length;
             double[] sums = new double[2];
-            loops.deviationSums(in, from, runs, length, planar.stride(), shift[c], sums);
+            loops.deviationSums(in, xo + planar.from(c, b), planar.runs(b), planar.length(b), planar.stride(),
+                    shift[c], sums);
+            blockMoments(planar, c, b, sums, into, at);
+        }
+
+        /**
+         * Mean and M2 of channel c's block b from its shifted sums, into {@code into[at]},
+         * {@code into[at + 1]}; the block is swept again around its mean when the sums cancel.
+         */
+        void blockMoments(Blocking.Planar planar, int c, int b, double[] sums, double[] into, int at) {
+            int n = planar.size(b);
             double blockMean = shift[c] + sums[0] / n;
             double m2 = sums[1] - sums[0] * sums[0] / n;
-            if (cancelled(m2, sums[1])) {
-                m2 = loops.sumSquaredDeviations(in, from, runs, length, planar.stride(), (float) blockMean);
+            if (cancelled(sums[0], sums[1], n)) {
+                m2 = loops.sumSquaredDeviations(in, xo + planar.from(c, b), planar.runs(b), planar.length(b),
+                        planar.stride(), (float) blockMean);
             }
             into[at] = blockMean;
             into[at + 1] = m2;
@@ -118,22 +125,28 @@ public final class FusedKernels extends BlockedKernels {
             if (byChannels(channels)) {
                 forEachChannelGroup(channels, 2L * g.size(), (from, to) -> {
                     double[] block = new double[2];
-                    // Statistics of channel c + 1 interleave with normalizing channel c, block by
-                    // block: the first reads memory, the second writes it, and the two overlap.
-                    // Each channel's blocks still merge in block order.
+                    double[] sums = new double[2];
                     for (int b = 0; b < blocks; b++) {
                         blockMoments(planar, from, b, block, 0);
                         moments.merge(from, planar.size(b), block[0], block[1]);
                     }
                     finish(moments, from);
+                    // One sweep normalizes block b of channel c and sums block b of channel c + 1:
+                    // reads of memory for the statistics overlap the writes of y, and x of
+                    // channel c comes back from L2. Each channel's blocks still merge in order.
                     for (int c = from; c < to; c++) {
                         int next = c + 1;
                         for (int b = 0; b < blocks; b++) {
                             if (next < to) {
-                                blockMoments(planar, next, b, block, 0);
+                                int at = planar.from(c, b);
+                                loops.normalizeWithDeviationSums(in, xo + at, out, yo + at, planar.runs(b),
+                                        planar.length(b), planar.stride(), mean[c], scale[c], beta[c], relu,
+                                        xo + planar.from(next, b), shift[next], sums);
+                                blockMoments(planar, next, b, sums, block, 0);
                                 moments.merge(next, planar.size(b), block[0], block[1]);
+                            } else {
+                                normalize(planar, c, b);
                             }
-                            normalize(planar, c, b);
                         }
                         if (next < to) {
                             finish(moments, next);
@@ -155,43 +168,70 @@ public final class FusedKernels extends BlockedKernels {
         }
 
         /**
-         * Folds rows [from, to) into {@code moments}, every channel; the float arrays are
-         * per-chunk scratch indexed by channel.
+         * One row chunk's statistics. Its sub-blocks all sum x - K with the same shift K, so
+         * their sums add up in double and become a mean and an M2 once, at the end; a sub-block
+         * whose sums cancel is swept again around its own mean and Chan-merged on its own. (If
+         * no sub-block cancels, their union cannot: its M2 is at least the sum of theirs.)
          */
-        void subBlockMoments(int from, int to, Moments moments, float[] sums, float[] squares, float[] centers) {
-            int rows = to - from;
-            int base = xo + from * channels;
-            loops.deviationSumsRows(in, base, rows, channels, channels, shift, sums, squares, 0);
-            boolean again = false;
-            for (int c = 0; c < channels; c++) {
-                again |= cancelled(squares[c] - (double) sums[c] * sums[c] / rows, squares[c]);
-            }
-            if (again) {
+        final class ChunkMoments {
+            final double[] s1 = new double[channels];
+            final double[] s2 = new double[channels];
+            long n;
+            /** Moments of the sub-blocks swept again around their means; null while there are none. */
+            Moments swept;
+            final float[] sums = new float[channels];
+            final float[] squares = new float[channels];
+
+            void add(int from, int to) {
+                int rows = to - from;
+                int base = xo + from * channels;
+                loops.deviationSumsRows(in, base, rows, channels, channels, shift, sums, squares, 0);
+                boolean again = false;
+                for (int c = 0; c < channels; c++) {
+                    again |= cancelled(sums[c], squares[c], rows);
+                }
+                if (!again) {
+                    for (int c = 0; c < channels; c++) {
+                        s1[c] += sums[c];
+                        s2[c] += squares[c];
+                    }
+                    n += rows;
+                    return;
+                }
+                float[] centers = new float[channels];
                 for (int c = 0; c < channels; c++) {
                     centers[c] = (float) (shift[c] + (double) sums[c] / rows);
                 }
                 loops.sumSquaredDeviationsRows(in, base, rows, channels, channels, centers, squares, 0);
+                swept = swept == null ? new Moments(channels) : swept;
+                for (int c = 0; c < channels; c++) {
+                    swept.merge(c, rows, shift[c] + (double) sums[c] / rows, squares[c]);
+                }
             }
-            for (int c = 0; c < channels; c++) {
-                double m2 = again ? squares[c] : squares[c] - (double) sums[c] * sums[c] / rows;
-                moments.merge(c, rows, shift[c] + (double) sums[c] / rows, m2);
+
+            void mergeInto(Moments total) {
+                if (n > 0) {
+                    for (int c = 0; c < channels; c++) {
+                        total.merge(c, n, shift[c] + s1[c] / n, s2[c] - s1[c] * s1[c] / n);
+                    }
+                }
+                if (swept != null) {
+                    total.mergeAll(swept);
+                }
             }
         }
 
         void rowChunks() {
             Blocking.Rows rows = Blocking.Rows.of(g);
-            Moments[] chunks = new Moments[rows.chunks()];
+            ChunkMoments[] chunks = new ChunkMoments[rows.chunks()];
             tasks.forEach(rows.chunks(), g.size(), k -> {
-                Moments chunk = new Moments(channels);
-                float[] sums = new float[channels];
-                float[] squares = new float[channels];
-                float[] centers = new float[channels];
-                forEachSubBlock(rows, k, (from, to) -> subBlockMoments(from, to, chunk, sums, squares, centers));
+                ChunkMoments chunk = new ChunkMoments();
+                forEachSubBlock(rows, k, chunk::add);
                 chunks[k] = chunk;
             });
             Moments total = new Moments(channels);
-            for (Moments chunk : chunks) {
-                total.mergeAll(chunk);
+            for (ChunkMoments chunk : chunks) {
+                chunk.mergeInto(total);
             }
             for (int c = 0; c < channels; c++) {
                 finish(total, c);
@@ -307,11 +347,13 @@ public final class FusedKernels extends BlockedKernels {
     }
 
     /**
-     * True when {@code m2 = S2 - S1^2/n} kept fewer than three of the digits of S2 (or is NaN):
-     * the shift was far from the block's mean, and the block is swept again around that mean.
+     * True when {@code M2 = S2 - S1^2/n}, from the sums S1 of x - K and S2 of (x - K)^2 over n
+     * values, keeps fewer than three of the digits of S2 (or is NaN): the shift K was far from
+     * the block's mean, and the block is swept again around that mean. Written without a
+     * division: it runs once per channel per block.
      */
-    static boolean cancelled(double m2, double s2) {
-        return !(m2 >= 1e-3 * s2);
+    static boolean cancelled(double s1, double s2, long n) {
+        return !(n * s2 - s1 * s1 >= 1e-3 * n * s2);
     }
 
     @Override

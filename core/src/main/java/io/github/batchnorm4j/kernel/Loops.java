@@ -37,6 +37,16 @@ public interface Loops {
     void normalize(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
             float mean, float scale, float beta, boolean relu);
 
+    /**
+     * {@link #normalize} of the runs at xFrom into y, and in the same sweep
+     * {@link #deviationSums} of the runs at {@code nextFrom} in x (a block of another channel with
+     * the same runs), with exactly the bits {@code deviationSums} gives: one loop reads a block
+     * for the statistics while it writes another, so the two streams overlap in memory.
+     */
+    void normalizeWithDeviationSums(float[] x, int xFrom, float[] y, int yFrom, int runs, int length,
+            int stride, float mean, float scale, float beta, boolean relu, int nextFrom, float shift,
+            double[] sums);
+
     /** {@code y = x * scale + shift}, then {@code max(y, 0)} when relu. */
     void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
             float scale, float shift, boolean relu);

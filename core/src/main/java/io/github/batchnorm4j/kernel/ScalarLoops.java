@@ -61,6 +61,25 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
+    public void normalizeWithDeviationSums(float[] x, int xFrom, float[] y, int yFrom, int runs, int length,
+            int stride, float mean, float scale, float beta, boolean relu, int nextFrom, float shift,
+            double[] sums) {
+        float s = 0;
+        float q = 0;
+        for (int r = 0; r < runs; r++) {
+            for (int k = 0; k < length; k++) {
+                int at = r * stride + k;
+                float d = x[nextFrom + at] - shift;
+                s += d;
+                q = Math.fma(d, d, q);
+                y[yFrom + at] = activate(Math.fma(x[xFrom + at] - mean, scale, beta), relu);
+            }
+        }
+        sums[0] = s;
+        sums[1] = q;
+    }
+
+    @Override
     public void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
             float scale, float shift, boolean relu) {
         for (int r = 0; r < runs; r++) {

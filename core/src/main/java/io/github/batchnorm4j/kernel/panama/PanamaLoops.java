@@ -20,6 +20,11 @@ public final class PanamaLoops implements Loops {
      */
     static final VectorSpecies<Float> SPECIES = species(System.getProperty("batchnorm4j.vectorBits"));
     private static final int L = SPECIES.length();
+    /**
+     * Rows the row sums take at a time: each vector of per-channel sums is loaded and stored
+     * once for four rows of x, not once a row (that load and store bound the loop, not memory).
+     */
+    private static final int ROWS = 4;
 
     @Override
     public int lanes() {
@@ -178,6 +183,52 @@ public final class PanamaLoops implements Loops {
                 activate(load(x, xa + k, m).sub(mu).fma(sc, be), relu).intoArray(y, ya + k, m);
             }
         }
+    }
+
+    @Override
+    public void normalizeWithDeviationSums(float[] x, int xFrom, float[] y, int yFrom, int runs, int length,
+            int stride, float mean, float scale, float beta, boolean relu, int nextFrom, float shift,
+            double[] sums) {
+        // deviationSums' loop, accumulator for accumulator, with normalize's body beside it
+        FloatVector mu = FloatVector.broadcast(SPECIES, mean);
+        FloatVector sc = FloatVector.broadcast(SPECIES, scale);
+        FloatVector be = FloatVector.broadcast(SPECIES, beta);
+        FloatVector k0 = FloatVector.broadcast(SPECIES, shift);
+        FloatVector s0 = FloatVector.zero(SPECIES);
+        FloatVector s1 = s0;
+        FloatVector q0 = s0;
+        FloatVector q1 = s0;
+        for (int r = 0; r < runs; r++) {
+            int xa = xFrom + r * stride;
+            int ya = yFrom + r * stride;
+            int na = nextFrom + r * stride;
+            int k = 0;
+            for (; k <= length - 2 * L; k += 2 * L) {
+                FloatVector d0 = load(x, na + k).sub(k0);
+                FloatVector d1 = load(x, na + k + L).sub(k0);
+                s0 = s0.add(d0);
+                s1 = s1.add(d1);
+                q0 = d0.fma(d0, q0);
+                q1 = d1.fma(d1, q1);
+                activate(load(x, xa + k).sub(mu).fma(sc, be), relu).intoArray(y, ya + k);
+                activate(load(x, xa + k + L).sub(mu).fma(sc, be), relu).intoArray(y, ya + k + L);
+            }
+            for (; k <= length - L; k += L) {
+                FloatVector d = load(x, na + k).sub(k0);
+                s0 = s0.add(d);
+                q0 = d.fma(d, q0);
+                activate(load(x, xa + k).sub(mu).fma(sc, be), relu).intoArray(y, ya + k);
+            }
+            if (k < length) {
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                FloatVector d = load(x, na + k, m).sub(k0, m);
+                s1 = s1.add(d);
+                q1 = d.fma(d, q1);
+                activate(load(x, xa + k, m).sub(mu).fma(sc, be), relu).intoArray(y, ya + k, m);
+            }
+        }
+        sums[0] = sumLanes(s0.add(s1));
+        sums[1] = sumLanes(q0.add(q1));
     }
 
     @Override
@@ -380,7 +431,17 @@ public final class PanamaLoops implements Loops {
         java.util.Arrays.fill(sums, cFrom, cFrom + width, 0f);
         java.util.Arrays.fill(squares, cFrom, cFrom + width, 0f);
         int full = width - width % L;
-        for (int r = 0; r < rows; r++) {
+        int r = 0;
+        for (; r <= rows - ROWS; r += ROWS) {
+            int row = base + r * stride;
+            for (int j = 0; j < full; j += L) {
+                addDeviationSumsOfRows(a, row + j, stride, shift, sums, squares, cFrom + j);
+            }
+            if (full < width) {
+                addDeviationSumsOfRows(a, row + full, stride, width - full, shift, sums, squares, cFrom + full);
+            }
+        }
+        for (; r < rows; r++) {
             int row = base + r * stride;
             for (int j = 0; j < full; j += L) {
                 addDeviationSums(a, row + j, shift, sums, squares, cFrom + j);
@@ -389,6 +450,34 @@ public final class PanamaLoops implements Loops {
                 addDeviationSums(a, row + full, width - full, shift, sums, squares, cFrom + full);
             }
         }
+    }
+
+    /** Four rows' shifted values and squares of one vector of channels, added to the sums once. */
+    private static void addDeviationSumsOfRows(float[] a, int at, int stride, float[] shift, float[] sums,
+            float[] squares, int c) {
+        FloatVector k = load(shift, c);
+        FloatVector d0 = load(a, at).sub(k);
+        FloatVector d1 = load(a, at + stride).sub(k);
+        FloatVector d2 = load(a, at + 2 * stride).sub(k);
+        FloatVector d3 = load(a, at + 3 * stride).sub(k);
+        load(sums, c).add(d0.add(d1).add(d2.add(d3))).intoArray(sums, c);
+        FloatVector q01 = d1.fma(d1, d0.mul(d0));
+        FloatVector q23 = d3.fma(d3, d2.mul(d2));
+        load(squares, c).add(q01.add(q23)).intoArray(squares, c);
+    }
+
+    private static void addDeviationSumsOfRows(float[] a, int at, int stride, int lanes, float[] shift,
+            float[] sums, float[] squares, int c) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        FloatVector k = load(shift, c, m);
+        FloatVector d0 = load(a, at, m).sub(k);
+        FloatVector d1 = load(a, at + stride, m).sub(k);
+        FloatVector d2 = load(a, at + 2 * stride, m).sub(k);
+        FloatVector d3 = load(a, at + 3 * stride, m).sub(k);
+        load(sums, c, m).add(d0.add(d1).add(d2.add(d3))).intoArray(sums, c, m);
+        FloatVector q01 = d1.fma(d1, d0.mul(d0));
+        FloatVector q23 = d3.fma(d3, d2.mul(d2));
+        load(squares, c, m).add(q01.add(q23)).intoArray(squares, c, m);
     }
 
     private static void addDeviationSums(float[] a, int at, float[] shift, float[] sums, float[] squares, int c) {
@@ -497,7 +586,19 @@ public final class PanamaLoops implements Loops {
         java.util.Arrays.fill(sumDy, cFrom, cFrom + width, 0f);
         java.util.Arrays.fill(sumDyDev, cFrom, cFrom + width, 0f);
         int full = y == null ? width - width % L : 0;
-        for (int r = 0; r < rows; r++) {
+        int r = 0;
+        for (; r <= rows - ROWS; r += ROWS) {
+            int row = r * stride;
+            for (int j = 0; j < full; j += L) {
+                addGradientSumsOfRows(x, xBase + row + j, dy, dyBase + row + j, stride, mean, sumDy, sumDyDev,
+                        cFrom + j);
+            }
+            for (int j = full; j < width; j += L) {
+                addGradientSumsOfRows(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j, stride,
+                        Math.min(L, width - j), mean, sumDy, sumDyDev, cFrom + j);
+            }
+        }
+        for (; r < rows; r++) {
             int row = r * stride;
             for (int j = 0; j < full; j += L) {
                 addGradientSums(x, xBase + row + j, dy, dyBase + row + j, mean, sumDy, sumDyDev, cFrom + j);
@@ -507,6 +608,41 @@ public final class PanamaLoops implements Loops {
                         Math.min(L, width - j), mean, sumDy, sumDyDev, cFrom + j);
             }
         }
+    }
+
+    /** Four rows of one vector of channels, added to the sums once. */
+    private static void addGradientSumsOfRows(float[] x, int xa, float[] dy, int da, int stride, float[] mean,
+            float[] sumDy, float[] sumDyDev, int c) {
+        FloatVector mu = load(mean, c);
+        FloatVector d0 = load(dy, da);
+        FloatVector d1 = load(dy, da + stride);
+        FloatVector d2 = load(dy, da + 2 * stride);
+        FloatVector d3 = load(dy, da + 3 * stride);
+        load(sumDy, c).add(d0.add(d1).add(d2.add(d3))).intoArray(sumDy, c);
+        FloatVector t01 = d1.fma(load(x, xa + stride).sub(mu), d0.mul(load(x, xa).sub(mu)));
+        FloatVector t23 = d3.fma(load(x, xa + 3 * stride).sub(mu), d2.mul(load(x, xa + 2 * stride).sub(mu)));
+        load(sumDyDev, c).add(t01.add(t23)).intoArray(sumDyDev, c);
+    }
+
+    private static void addGradientSumsOfRows(float[] x, int xa, float[] dy, int da, float[] y, int ya,
+            int stride, int lanes, float[] mean, float[] sumDy, float[] sumDyDev, int c) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        FloatVector mu = load(mean, c, m);
+        FloatVector d0 = load(dy, da, m);
+        FloatVector d1 = load(dy, da + stride, m);
+        FloatVector d2 = load(dy, da + 2 * stride, m);
+        FloatVector d3 = load(dy, da + 3 * stride, m);
+        if (y != null) {
+            FloatVector zero = FloatVector.zero(SPECIES);
+            d0 = zero.blend(d0, load(y, ya, m).compare(VectorOperators.GT, 0f));
+            d1 = zero.blend(d1, load(y, ya + stride, m).compare(VectorOperators.GT, 0f));
+            d2 = zero.blend(d2, load(y, ya + 2 * stride, m).compare(VectorOperators.GT, 0f));
+            d3 = zero.blend(d3, load(y, ya + 3 * stride, m).compare(VectorOperators.GT, 0f));
+        }
+        load(sumDy, c, m).add(d0.add(d1).add(d2.add(d3))).intoArray(sumDy, c, m);
+        FloatVector t01 = d1.fma(load(x, xa + stride, m).sub(mu), d0.mul(load(x, xa, m).sub(mu)));
+        FloatVector t23 = d3.fma(load(x, xa + 3 * stride, m).sub(mu), d2.mul(load(x, xa + 2 * stride, m).sub(mu)));
+        load(sumDyDev, c, m).add(t01.add(t23)).intoArray(sumDyDev, c, m);
     }
 
     private static void addGradientSums(float[] x, int xa, float[] dy, int da, float[] mean, float[] sumDy,
