@@ -4,6 +4,7 @@ import io.github.batchnorm4j.kernel.Loops;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -53,13 +54,33 @@ public final class PanamaLoops implements Loops {
         return FloatVector.fromArray(SPECIES, a, at, m);
     }
 
+    /** Lane i to lane i ^ d, for d = 8, 4, 2, 1 (identity where d is not below L). */
+    private static final VectorShuffle<Float> SWAP_8 = swap(8);
+    private static final VectorShuffle<Float> SWAP_4 = swap(4);
+    private static final VectorShuffle<Float> SWAP_2 = swap(2);
+    private static final VectorShuffle<Float> SWAP_1 = swap(1);
+
+    private static VectorShuffle<Float> swap(int d) {
+        return VectorShuffle.fromOp(SPECIES, i -> d < L ? i ^ d : i);
+    }
+
     /**
      * Sum of the lanes in a fixed pairwise order. reduceLanes(ADD) leaves the order open, and the
      * interpreter and the JIT do use different orders: results would change once a loop compiles.
+     * The shuffles are constants: a shuffle made per call (as slice makes one) is allocated.
      */
     private static float sumLanes(FloatVector v) {
-        for (int half = L / 2; half > 0; half /= 2) {
-            v = v.add(v.slice(half));
+        if (L > 8) {
+            v = v.add(v.rearrange(SWAP_8));
+        }
+        if (L > 4) {
+            v = v.add(v.rearrange(SWAP_4));
+        }
+        if (L > 2) {
+            v = v.add(v.rearrange(SWAP_2));
+        }
+        if (L > 1) {
+            v = v.add(v.rearrange(SWAP_1));
         }
         return v.lane(0);
     }
