@@ -142,7 +142,8 @@ abstract class BlockedKernels implements Kernels {
                     g.reductionSize(), batchStatistics, a, b, cc, dgamma, dbeta);
         }
         float[] target = dx.array();
-        tasks.forEach(rows.chunks(), 3L * g.size(), k -> forEachSubBlock(rows, k, (from, to) -> {
+        // last chunk first: the sums sweep just left it in cache
+        tasks.forEach(rows.chunks(), 3L * g.size(), k -> forEachSubBlock(rows, rows.chunks() - 1 - k, (from, to) -> {
             int at = from * channels;
             loops.gradientApplyRows(in, x.offset() + at, grad, dy.offset() + at, out, yo + at,
                     target, dx.offset() + at, to - from, channels, channels, mean, a, b, cc, 0);

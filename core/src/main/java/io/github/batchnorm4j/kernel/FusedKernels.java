@@ -236,7 +236,8 @@ public final class FusedKernels extends BlockedKernels {
             for (int c = 0; c < channels; c++) {
                 finish(total, c);
             }
-            tasks.forEach(rows.chunks(), 2L * g.size(), k -> forEachSubBlock(rows, k, (from, to) ->
+            // last chunk first: the statistics sweep just left it in cache
+            tasks.forEach(rows.chunks(), 2L * g.size(), k -> forEachSubBlock(rows, rows.chunks() - 1 - k, (from, to) ->
                     loops.normalizeRows(in, xo + from * channels, out, yo + from * channels, to - from,
                             channels, channels, mean, scale, beta, 0, relu)));
         }
