@@ -80,7 +80,7 @@ public final class FusedKernels extends BlockedKernels {
             this.mean = mean;
             this.variance = variance;
             this.invStd = invStd;
-            this.scale = new float[channels];
+            this.scale = new float[paddedChannels(channels)];
             this.shift = firstValues(g, x);
         }
 
@@ -179,8 +179,8 @@ public final class FusedKernels extends BlockedKernels {
             long n;
             /** Moments of the sub-blocks swept again around their means; null while there are none. */
             Moments swept;
-            final float[] sums = new float[channels];
-            final float[] squares = new float[channels];
+            final float[] sums = new float[paddedChannels(channels)];
+            final float[] squares = new float[paddedChannels(channels)];
 
             void add(int from, int to) {
                 int rows = to - from;
@@ -198,7 +198,7 @@ public final class FusedKernels extends BlockedKernels {
                     n += rows;
                     return;
                 }
-                float[] centers = new float[channels];
+                float[] centers = new float[paddedChannels(channels)];
                 for (int c = 0; c < channels; c++) {
                     centers[c] = (float) (shift[c] + (double) sums[c] / rows);
                 }
@@ -236,10 +236,12 @@ public final class FusedKernels extends BlockedKernels {
             for (int c = 0; c < channels; c++) {
                 finish(total, c);
             }
+            float[] meanP = padded(mean);
+            float[] betaP = padded(beta);
             // last chunk first: the statistics sweep just left it in cache
             tasks.forEach(rows.chunks(), 2L * g.size(), k -> forEachSubBlock(rows, rows.chunks() - 1 - k, (from, to) ->
                     loops.normalizeRows(in, xo + from * channels, out, yo + from * channels, to - from,
-                            channels, channels, mean, scale, beta, 0, relu)));
+                            channels, channels, meanP, scale, betaP, 0, relu)));
         }
     }
 

@@ -70,7 +70,8 @@ public interface Loops {
             float[] dx, int dxFrom, int runs, int length, int stride, float mean, float a, float b, float c);
 
     // Rows: element (r, j) of a block sits at base + r * stride + j for channels j in [0, width);
-    // per-channel arrays are read and written from index cFrom + j.
+    // per-channel arrays are read and written from index cFrom + j. They are padded to a whole
+    // number of lanes() past cFrom + width, so the vector at the channel edge stays inside them.
 
     /** {@code out[cFrom + j] = sum over rows of (a(r, j) - shift[cFrom + j])}. */
     void sumDeviationsRows(float[] a, int base, int rows, int stride, int width, float[] shift,

@@ -23,7 +23,7 @@ public final class VectorizedKernels extends BlockedKernels {
         int m = g.reductionSize();
         float[] in = x.array();
         int xo = x.offset();
-        float[] scale = new float[channels];
+        float[] scale = new float[paddedChannels(channels)];
         if (g.inner() > 1) {
             Blocking.Planar planar = Blocking.Planar.of(g);
             int blocks = planar.count();
@@ -51,7 +51,7 @@ public final class VectorizedKernels extends BlockedKernels {
             double[][] partial = new double[rows.chunks()][channels];
             float[] shift = firstValues(g, x);
             tasks.forEach(rows.chunks(), g.size(), k -> {
-                float[] part = new float[channels];
+                float[] part = new float[paddedChannels(channels)];
                 forEachSubBlock(rows, k, (from, to) -> {
                     loops.sumDeviationsRows(in, xo + from * channels, to - from, channels, channels,
                             shift, part, 0);
@@ -59,12 +59,12 @@ public final class VectorizedKernels extends BlockedKernels {
                 });
             });
             double[] mu = shifted(perChannel(partial, m), shift);
-            float[] muF = rounded(mu);
+            float[] muF = padded(rounded(mu));
             for (double[] row : partial) {
                 java.util.Arrays.fill(row, 0);
             }
             tasks.forEach(rows.chunks(), g.size(), k -> {
-                float[] part = new float[channels];
+                float[] part = new float[paddedChannels(channels)];
                 forEachSubBlock(rows, k, (from, to) -> {
                     loops.sumSquaredDeviationsRows(in, xo + from * channels, to - from, channels,
                             channels, muF, part, 0);
@@ -77,9 +77,11 @@ public final class VectorizedKernels extends BlockedKernels {
             }
             float[] out = y.array();
             int yo = y.offset();
+            float[] meanP = padded(mean);
+            float[] betaP = padded(beta);
             tasks.forEach(rows.chunks(), 2L * g.size(), k -> forEachSubBlock(rows, k, (from, to) ->
                     loops.normalizeRows(in, xo + from * channels, out, yo + from * channels,
-                            to - from, channels, channels, mean, scale, beta, 0, relu)));
+                            to - from, channels, channels, meanP, scale, betaP, 0, relu)));
         }
     }
 
@@ -160,7 +162,7 @@ public final class VectorizedKernels extends BlockedKernels {
 
     /** The mean of x from the mean of x - shift. */
     private static double[] shifted(double[] meanOfDeviations, float[] shift) {
-        for (int c = 0; c < shift.length; c++) {
+        for (int c = 0; c < meanOfDeviations.length; c++) {
             meanOfDeviations[c] += shift[c];
         }
         return meanOfDeviations;

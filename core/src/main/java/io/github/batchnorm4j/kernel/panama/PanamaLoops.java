@@ -608,15 +608,17 @@ public final class PanamaLoops implements Loops {
         java.util.Arrays.fill(sumDyDev, cFrom, cFrom + width, 0f);
         int full = y == null ? width - width % L : 0;
         int r = 0;
-        for (; r <= rows - ROWS; r += ROWS) {
+        // four rows at a time for whole vectors without ReLU only: a masked four-row body is too
+        // large for C1 ("out of virtual registers"), never reaches C2, and boxes every vector
+        for (; y == null && r <= rows - ROWS; r += ROWS) {
             int row = r * stride;
             for (int j = 0; j < full; j += L) {
                 addGradientSumsOfRows(x, xBase + row + j, dy, dyBase + row + j, stride, mean, sumDy, sumDyDev,
                         cFrom + j);
             }
-            for (int j = full; j < width; j += L) {
-                addGradientSumsOfRows(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j, stride,
-                        Math.min(L, width - j), mean, sumDy, sumDyDev, cFrom + j);
+            for (int i = 0; full < width && i < ROWS; i++) {
+                addGradientSums(x, xBase + row + i * stride + full, dy, dyBase + row + i * stride + full, null, 0,
+                        width - full, mean, sumDy, sumDyDev, cFrom + full);
             }
         }
         for (; r < rows; r++) {
@@ -643,27 +645,6 @@ public final class PanamaLoops implements Loops {
         FloatVector t01 = d1.fma(load(x, xa + stride).sub(mu), d0.mul(load(x, xa).sub(mu)));
         FloatVector t23 = d3.fma(load(x, xa + 3 * stride).sub(mu), d2.mul(load(x, xa + 2 * stride).sub(mu)));
         load(sumDyDev, c).add(t01.add(t23)).intoArray(sumDyDev, c);
-    }
-
-    private static void addGradientSumsOfRows(float[] x, int xa, float[] dy, int da, float[] y, int ya,
-            int stride, int lanes, float[] mean, float[] sumDy, float[] sumDyDev, int c) {
-        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
-        FloatVector mu = load(mean, c, m);
-        FloatVector d0 = load(dy, da, m);
-        FloatVector d1 = load(dy, da + stride, m);
-        FloatVector d2 = load(dy, da + 2 * stride, m);
-        FloatVector d3 = load(dy, da + 3 * stride, m);
-        if (y != null) {
-            FloatVector zero = FloatVector.zero(SPECIES);
-            d0 = zero.blend(d0, load(y, ya, m).compare(VectorOperators.GT, 0f));
-            d1 = zero.blend(d1, load(y, ya + stride, m).compare(VectorOperators.GT, 0f));
-            d2 = zero.blend(d2, load(y, ya + 2 * stride, m).compare(VectorOperators.GT, 0f));
-            d3 = zero.blend(d3, load(y, ya + 3 * stride, m).compare(VectorOperators.GT, 0f));
-        }
-        load(sumDy, c, m).add(d0.add(d1).add(d2.add(d3))).intoArray(sumDy, c, m);
-        FloatVector t01 = d1.fma(load(x, xa + stride, m).sub(mu), d0.mul(load(x, xa, m).sub(mu)));
-        FloatVector t23 = d3.fma(load(x, xa + 3 * stride, m).sub(mu), d2.mul(load(x, xa + 2 * stride, m).sub(mu)));
-        load(sumDyDev, c, m).add(t01.add(t23)).intoArray(sumDyDev, c, m);
     }
 
     private static void addGradientSums(float[] x, int xa, float[] dy, int da, float[] mean, float[] sumDy,
