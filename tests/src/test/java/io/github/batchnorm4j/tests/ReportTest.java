@@ -46,6 +46,11 @@ class ReportTest {
         assertEquals(gbps(BACKWARD_BYTES, 0.08), backward.gigabytesPerSecond(), 1e-9);
         assertEquals(gbps(BACKWARD_BYTES, 0.08) / gbps(BACKWARD_BYTES, 0.06), results.fractionOfBandwidth(backward).orElseThrow(), 1e-12);
         assertEquals(0.6 / 0.08, results.speedupOverNaive(backward).orElseThrow(), 1e-12);
+
+        // copy 0.04 and read 0.02 ms; triad 0.06 and dot 0.045 ms
+        assertEquals(0.04 / (0.04 + 0.02), results.readFirstBound(false, "8x64x16x16", "1").orElseThrow(), 1e-12);
+        assertEquals(0.06 / (0.06 + 0.045), results.readFirstBound(true, "8x64x16x16", "1").orElseThrow(), 1e-12);
+        assertTrue(results.readFirstBound(false, "8x64x16x16", "2").isEmpty(), "no baselines at 2 threads");
     }
 
     @Test
@@ -57,6 +62,8 @@ class ReportTest {
         assertTrue(table.contains("| FUSED | NHWC | 8x64x16x16 | 1 | 0.040 | 26.2 | 1.00 | 35.0 | 0.80 |"), table);
         assertTrue(table.contains("| FUSED | NCHW | 8x64x16x16 | 1 | 0.080 | 19.7 | 0.75 | 7.5 | — |"), table);
         assertTrue(table.contains("### forwardTraining") && table.contains("### backward") && table.contains("of triad"), table);
+        assertTrue(table.contains("| 8x64x16x16 | 1 | 0.67 | 0.57 |"), table);
+        assertTrue(table.contains("| read | 8x64x16x16 | 1 | 0.020 | 26.2 |"), table);
 
         byte[] png = Files.readAllBytes(out.resolve("results.png"));
         assertTrue(png.length > 1000, "chart is " + png.length + " bytes");

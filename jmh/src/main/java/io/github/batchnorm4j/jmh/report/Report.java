@@ -77,6 +77,25 @@ public final class Report {
                     .forEach(m -> md.append("| ").append(m.operation()).append(" | ").append(m.shape())
                             .append(" | ").append(m.threads()).append(" | ").append(format("%.3f", m.msPerOp()))
                             .append(" | ").append(format("%.1f", m.gigabytesPerSecond())).append(" |\n"));
+            StringBuilder bounds = new StringBuilder();
+            baselines.stream().map(m -> m.shape() + " " + m.threads()).distinct().sorted().forEach(key -> {
+                String[] shapeThreads = key.split(" ");
+                Optional<Double> forward = results.readFirstBound(false, shapeThreads[0], shapeThreads[1]);
+                Optional<Double> backward = results.readFirstBound(true, shapeThreads[0], shapeThreads[1]);
+                if (forward.isPresent() || backward.isPresent()) {
+                    bounds.append("| ").append(shapeThreads[0]).append(" | ").append(shapeThreads[1])
+                            .append(" | ").append(optional("%.2f", forward))
+                            .append(" | ").append(optional("%.2f", backward)).append(" |\n");
+                }
+            });
+            if (!bounds.isEmpty()) {
+                md.append("\n### read-first bounds\n\n")
+                        .append("Training in NHWC (and on 2-D shapes) must read all of x, and backward all of dy too,\n")
+                        .append("before it writes anything. With no reuse from cache that caps forward at\n")
+                        .append("copy / (copy + read) of copy and backward at triad / (triad + dot) of triad.\n\n")
+                        .append("| shape | threads | forward ≤ | backward ≤ |\n|---|---|---:|---:|\n")
+                        .append(bounds);
+            }
         }
         return md.toString();
     }

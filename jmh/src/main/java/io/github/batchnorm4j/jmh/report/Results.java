@@ -65,6 +65,18 @@ public final class Results {
                 && b.threads().equals(m.threads())).findFirst();
     }
 
+    /**
+     * The most an operation that must read all of its inputs before it writes anything (training
+     * in NHWC or on a 2-D shape: every row holds every channel) can reach, as a fraction of its
+     * baseline: copy / (copy + read) for forward, triad / (triad + dot) for backward, the four
+     * loops measured on {@code shape} and {@code threads} in the same run.
+     */
+    public Optional<Double> readFirstBound(boolean backward, String shape, String threads) {
+        Optional<Measurement> write = find(backward ? "triad" : "copy", "", "", shape, threads);
+        Optional<Measurement> read = find(backward ? "dot" : "read", "", "", shape, threads);
+        return write.flatMap(w -> read.map(r -> w.msPerOp() / (w.msPerOp() + r.msPerOp())));
+    }
+
     /** This operation's GB/s over its baseline's (copy or triad) GB/s, measured in the same run. */
     public Optional<Double> fractionOfBandwidth(Measurement m) {
         return baseline(m.baseline(), m).map(b -> m.gigabytesPerSecond() / b.gigabytesPerSecond());
