@@ -1,8 +1,7 @@
 package io.github.batchnorm4j.jmh;
 
+import io.github.batchnorm4j.parallel.Tasks;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
-import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -41,6 +40,7 @@ public class BandwidthBenchmark extends JmhDefaults {
     private float[] b;
     private float[] c;
     private ForkJoinPool pool;
+    private Tasks tasks;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -52,6 +52,7 @@ public class BandwidthBenchmark extends JmhDefaults {
         java.util.Arrays.fill(c, 2.5f);
         threadCount = Defaults.threads(threads);
         pool = threadCount > 1 ? new ForkJoinPool(threadCount - 1) : null;
+        tasks = new Tasks(pool);
     }
 
     @TearDown(Level.Trial)
@@ -63,13 +64,13 @@ public class BandwidthBenchmark extends JmhDefaults {
 
     @Benchmark
     public float[] copy() {
-        split(this::copyRange);
+        split(2L * a.length, this::copyRange);
         return a;
     }
 
     @Benchmark
     public float[] arraycopy() {
-        split((from, to) -> System.arraycopy(b, from, a, from, to - from));
+        split(2L * a.length, (from, to) -> System.arraycopy(b, from, a, from, to - from));
         return a;
     }
 
@@ -85,7 +86,7 @@ public class BandwidthBenchmark extends JmhDefaults {
 
     @Benchmark
     public float[] triad() {
-        split(this::triadRange);
+        split(3L * a.length, this::triadRange);
         return a;
     }
 
@@ -110,7 +111,7 @@ public class BandwidthBenchmark extends JmhDefaults {
     @Benchmark
     public float read() {
         float[] partial = new float[threadCount];
-        split((from, to) -> partial[part(from, to)] += readRange(from, to));
+        split(a.length, (from, to) -> partial[from / chunk(threadCount)] = readRange(from, to));
         return total(partial);
     }
 
@@ -142,7 +143,7 @@ public class BandwidthBenchmark extends JmhDefaults {
     @Benchmark
     public float dot() {
         float[] partial = new float[threadCount];
-        split((from, to) -> partial[part(from, to)] += dotRange(from, to));
+        split(2L * a.length, (from, to) -> partial[from / chunk(threadCount)] = dotRange(from, to));
         return total(partial);
     }
 
@@ -162,9 +163,9 @@ public class BandwidthBenchmark extends JmhDefaults {
         return sum;
     }
 
-    /** Which thread's chunk [from, to) is; an empty chunk at the end counts as the last. */
-    private int part(int from, int to) {
-        return from < to ? from / chunk(threadCount) : threadCount - 1;
+    /** Floats in each thread's chunk: an equal share, rounded up to a multiple of 64. */
+    private int chunk(int parts) {
+        return ((a.length + parts - 1) / parts + 63) & ~63;
     }
 
     private static float total(float[] partial) {
@@ -180,35 +181,19 @@ public class BandwidthBenchmark extends JmhDefaults {
     }
 
     /**
-     * Contiguous chunks, one per thread, cut at multiples of 64 floats, shared out the way the
-     * library's kernels share work: the caller takes chunks beside threads - 1 pooled helpers,
-     * so the baseline pays the same hand-off cost as the operations measured against it.
+     * Contiguous chunks, one per thread, cut at multiples of 64 floats, shared out by the
+     * library's own {@link Tasks}: the caller takes chunks beside threads - 1 pooled helpers and
+     * stays on its own below the same size, so a baseline pays the same hand-off as the
+     * operations measured against it.
      */
-    private int chunk(int parts) {
-        return ((a.length + parts - 1) / parts + 63) & ~63;
-    }
-
-    private void split(Range range) {
+    private void split(long floatsTouched, Range range) {
         int n = a.length;
-        if (pool == null) {
-            range.run(0, n);
-            return;
-        }
         int chunk = chunk(threadCount);
-        AtomicInteger next = new AtomicInteger();
-        Runnable worker = () -> {
-            for (int t = next.getAndIncrement(); t < threadCount; t = next.getAndIncrement()) {
-                int from = Math.min(n, t * chunk);
+        tasks.forEach(threadCount, floatsTouched, t -> {
+            int from = t * chunk;
+            if (from < n) {
                 range.run(from, Math.min(n, from + chunk));
             }
-        };
-        ForkJoinTask<?>[] helpers = new ForkJoinTask<?>[threadCount - 1];
-        for (int h = 0; h < helpers.length; h++) {
-            helpers[h] = pool.submit(worker);
-        }
-        worker.run();
-        for (ForkJoinTask<?> helper : helpers) {
-            helper.join();
-        }
+        });
     }
 }
