@@ -12,11 +12,13 @@ import io.github.batchnorm4j.parallel.Tasks;
  * normalize, ReLU included. Backward sums dy' and dy' * (x - mean) in one sweep.
  *
  * <p>NCHW: one task reduces and normalizes whole channels, one at a time, so the second read of
- * x comes from L2, not memory. With too few channels for the threads, blocks are split over
- * threads instead; the same block moments merge in the same order, so the bits do not change.
- * NHWC: row chunks reduce in parallel, then normalize. (Keeping a block of channels over all
- * rows in L2 was measured slower here: reading part of each row at a stride costs more than
- * reading x again; see jmh/RESULTS.md.)
+ * x comes from L2, not memory; one sweep normalizes a channel and sums the next. With too few
+ * channels for the threads, blocks are split over threads instead; the same block moments merge
+ * in the same order, so the bits do not change. NHWC: row chunks reduce in parallel, four rows a
+ * step, then normalize, the last chunk (still in cache) first. Within a chunk the sums of x - K
+ * add up in double and become moments once. (Keeping a block of channels over all rows in L2 was
+ * measured slower here: reading part of each row at a stride costs more than reading x again;
+ * see jmh/RESULTS.md.)
  */
 public final class FusedKernels extends BlockedKernels {
 
