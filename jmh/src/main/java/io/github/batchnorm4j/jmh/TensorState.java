@@ -31,6 +31,10 @@ public class TensorState {
     @Param({"1", "2", "all"})
     public String threads;
 
+    /** Fused ReLU: forward writes max(y, 0), backward masks dy by y > 0. Off unless -p relu=true. */
+    @Param({"false"})
+    public boolean relu;
+
     Geometry geometry;
     BatchNorm batchNorm;
     Parameters parameters;
@@ -52,7 +56,7 @@ public class TensorState {
         dy = randomArray(random, geometry.size());
         y = new float[geometry.size()];
         dx = new float[geometry.size()];
-        parameters = Parameters.affine(randomArray(random, channels), randomArray(random, channels));
+        parameters = Parameters.affine(randomArray(random, channels), randomArray(random, channels)).withRelu(relu);
         saved = BatchStatistics.allocate(channels);
         running = RunningStatistics.initial(channels, RunningUpdate.pytorch(0.1));
         gradients = ParameterGradients.allocate(channels);

@@ -598,37 +598,45 @@ public final class PanamaLoops implements Loops {
         }
     }
 
-    // Backward rows: full vectors without ReLU take the plain body; edge vectors and ReLU take
-    // the masked body (a mask built inside from a lane count, never passed in).
+    // Backward rows: full vectors take a plain body, with or without ReLU; edge vectors take the
+    // masked body (a mask built inside from a lane count, never passed in).
 
     @Override
     public void gradientSumsRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
             int rows, int stride, int width, float[] mean, float[] sumDy, float[] sumDyDev, int cFrom) {
         java.util.Arrays.fill(sumDy, cFrom, cFrom + width, 0f);
         java.util.Arrays.fill(sumDyDev, cFrom, cFrom + width, 0f);
-        int full = y == null ? width - width % L : 0;
+        int full = width - width % L;
         int r = 0;
-        // four rows at a time for whole vectors without ReLU only: a masked four-row body is too
-        // large for C1 ("out of virtual registers"), never reaches C2, and boxes every vector
-        for (; y == null && r <= rows - ROWS; r += ROWS) {
+        // four rows at a time for whole vectors; the edge vector takes the one-row masked body
+        // four times: a masked four-row body is too large for C1 ("out of virtual registers"),
+        // never reaches C2, and boxes every vector
+        for (; r <= rows - ROWS; r += ROWS) {
             int row = r * stride;
             for (int j = 0; j < full; j += L) {
-                addGradientSumsOfRows(x, xBase + row + j, dy, dyBase + row + j, stride, mean, sumDy, sumDyDev,
-                        cFrom + j);
+                if (y == null) {
+                    addGradientSumsOfRows(x, xBase + row + j, dy, dyBase + row + j, stride, mean, sumDy,
+                            sumDyDev, cFrom + j);
+                } else {
+                    addGradientSumsOfRows(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j, stride,
+                            mean, sumDy, sumDyDev, cFrom + j);
+                }
             }
             for (int i = 0; full < width && i < ROWS; i++) {
-                addGradientSums(x, xBase + row + i * stride + full, dy, dyBase + row + i * stride + full, null, 0,
-                        width - full, mean, sumDy, sumDyDev, cFrom + full);
+                int at = row + i * stride + full;
+                addGradientSums(x, xBase + at, dy, dyBase + at, y, yBase + at, width - full, mean, sumDy,
+                        sumDyDev, cFrom + full);
             }
         }
         for (; r < rows; r++) {
             int row = r * stride;
-            for (int j = 0; j < full; j += L) {
-                addGradientSums(x, xBase + row + j, dy, dyBase + row + j, mean, sumDy, sumDyDev, cFrom + j);
-            }
-            for (int j = full; j < width; j += L) {
-                addGradientSums(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j,
-                        Math.min(L, width - j), mean, sumDy, sumDyDev, cFrom + j);
+            for (int j = 0; j < width; j += L) {
+                if (y == null && j < full) {
+                    addGradientSums(x, xBase + row + j, dy, dyBase + row + j, mean, sumDy, sumDyDev, cFrom + j);
+                } else {
+                    addGradientSums(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j,
+                            Math.min(L, width - j), mean, sumDy, sumDyDev, cFrom + j);
+                }
             }
         }
     }
@@ -641,6 +649,21 @@ public final class PanamaLoops implements Loops {
         FloatVector d1 = load(dy, da + stride);
         FloatVector d2 = load(dy, da + 2 * stride);
         FloatVector d3 = load(dy, da + 3 * stride);
+        load(sumDy, c).add(d0.add(d1).add(d2.add(d3))).intoArray(sumDy, c);
+        FloatVector t01 = d1.fma(load(x, xa + stride).sub(mu), d0.mul(load(x, xa).sub(mu)));
+        FloatVector t23 = d3.fma(load(x, xa + 3 * stride).sub(mu), d2.mul(load(x, xa + 2 * stride).sub(mu)));
+        load(sumDyDev, c).add(t01.add(t23)).intoArray(sumDyDev, c);
+    }
+
+    /** Four rows with ReLU: dy' is dy where y > 0. */
+    private static void addGradientSumsOfRows(float[] x, int xa, float[] dy, int da, float[] y, int ya, int stride,
+            float[] mean, float[] sumDy, float[] sumDyDev, int c) {
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector mu = load(mean, c);
+        FloatVector d0 = zero.blend(load(dy, da), load(y, ya).compare(VectorOperators.GT, 0f));
+        FloatVector d1 = zero.blend(load(dy, da + stride), load(y, ya + stride).compare(VectorOperators.GT, 0f));
+        FloatVector d2 = zero.blend(load(dy, da + 2 * stride), load(y, ya + 2 * stride).compare(VectorOperators.GT, 0f));
+        FloatVector d3 = zero.blend(load(dy, da + 3 * stride), load(y, ya + 3 * stride).compare(VectorOperators.GT, 0f));
         load(sumDy, c).add(d0.add(d1).add(d2.add(d3))).intoArray(sumDy, c);
         FloatVector t01 = d1.fma(load(x, xa + stride).sub(mu), d0.mul(load(x, xa).sub(mu)));
         FloatVector t23 = d3.fma(load(x, xa + 3 * stride).sub(mu), d2.mul(load(x, xa + 2 * stride).sub(mu)));
@@ -669,12 +692,17 @@ public final class PanamaLoops implements Loops {
     public void gradientApplyRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
             float[] dx, int dxBase, int rows, int stride, int width, float[] mean, float[] a,
             float[] b, float[] c, int cFrom) {
-        int full = y == null ? width - width % L : 0;
+        int full = width - width % L;
         for (int r = 0; r < rows; r++) {
             int row = r * stride;
             for (int j = 0; j < full; j += L) {
-                gradientApplyVector(x, xBase + row + j, dy, dyBase + row + j, dx, dxBase + row + j,
-                        mean, a, b, c, cFrom + j);
+                if (y == null) {
+                    gradientApplyVector(x, xBase + row + j, dy, dyBase + row + j, dx, dxBase + row + j,
+                            mean, a, b, c, cFrom + j);
+                } else {
+                    gradientApplyVector(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j,
+                            dx, dxBase + row + j, mean, a, b, c, cFrom + j);
+                }
             }
             for (int j = full; j < width; j += L) {
                 gradientApplyVector(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j,
@@ -687,6 +715,14 @@ public final class PanamaLoops implements Loops {
             float[] mean, float[] a, float[] b, float[] c, int ch) {
         FloatVector t = load(x, xa).sub(load(mean, ch)).fma(load(b, ch), load(c, ch));
         load(dy, da).fma(load(a, ch), t.neg()).intoArray(dx, dxa);
+    }
+
+    /** With ReLU: dy' is dy where y > 0. */
+    private static void gradientApplyVector(float[] x, int xa, float[] dy, int da, float[] y, int ya,
+            float[] dx, int dxa, float[] mean, float[] a, float[] b, float[] c, int ch) {
+        FloatVector d = FloatVector.zero(SPECIES).blend(load(dy, da), load(y, ya).compare(VectorOperators.GT, 0f));
+        FloatVector t = load(x, xa).sub(load(mean, ch)).fma(load(b, ch), load(c, ch));
+        d.fma(load(a, ch), t.neg()).intoArray(dx, dxa);
     }
 
     private static void gradientApplyVector(float[] x, int xa, float[] dy, int da, float[] y, int ya,
