@@ -76,6 +76,14 @@ abstract class BlockedKernels implements Kernels {
         }
     }
 
+    /**
+     * Runs {@code task} on every sub-block of every row chunk, over the tasks, the last chunk
+     * first: the sweep before this one has just left that chunk in cache.
+     */
+    void forEachSubBlockLastChunkFirst(Blocking.Rows rows, long floats, RowsTask task) {
+        tasks.forEach(rows.chunks(), floats, k -> forEachSubBlock(rows, rows.chunks() - 1 - k, task));
+    }
+
     @Override
     public void forwardInference(Geometry g, FloatSpan x, FloatSpan y, float[] scale, float[] shift,
             boolean relu) {
@@ -146,12 +154,11 @@ abstract class BlockedKernels implements Kernels {
                     g.reductionSize(), batchStatistics, a, b, cc, dgamma, dbeta);
         }
         float[] target = dx.array();
-        // last chunk first: the sums sweep just left it in cache
-        tasks.forEach(rows.chunks(), 3L * g.size(), k -> forEachSubBlock(rows, rows.chunks() - 1 - k, (from, to) -> {
+        forEachSubBlockLastChunkFirst(rows, 3L * g.size(), (from, to) -> {
             int at = from * channels;
             loops.gradientApplyRows(in, x.offset() + at, grad, dy.offset() + at, out, yo + at,
                     target, dx.offset() + at, to - from, channels, channels, meanP, a, b, cc, 0);
-        }));
+        });
     }
 
     /**

@@ -240,10 +240,9 @@ public final class FusedKernels extends BlockedKernels {
             }
             float[] meanP = padded(mean);
             float[] betaP = padded(beta);
-            // last chunk first: the statistics sweep just left it in cache
-            tasks.forEach(rows.chunks(), 2L * g.size(), k -> forEachSubBlock(rows, rows.chunks() - 1 - k, (from, to) ->
+            forEachSubBlockLastChunkFirst(rows, 2L * g.size(), (from, to) ->
                     loops.normalizeRows(in, xo + from * channels, out, yo + from * channels, to - from,
-                            channels, channels, meanP, scale, betaP, 0, relu)));
+                            channels, channels, meanP, scale, betaP, 0, relu));
         }
     }
 
