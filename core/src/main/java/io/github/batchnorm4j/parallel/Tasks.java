@@ -84,7 +84,9 @@ public final class Tasks {
                 } catch (Throwable t) {
                     failure.compareAndSet(null, t);
                 } finally {
-                    if (done.incrementAndGet() == count) {
+                    // the caller may be parked waiting: the last task wakes it (a caller that ran
+                    // the last task itself is not waiting, and gets no stale permit)
+                    if (done.incrementAndGet() == count && Thread.currentThread() != caller) {
                         LockSupport.unpark(caller);
                     }
                 }
