@@ -38,7 +38,7 @@ public final class BatchNorm {
     private BatchNorm(Variant variant, Parallelism parallelism) {
         this.variant = variant;
         this.parallelism = parallelism;
-        this.kernels = KernelProvider.kernels(variant, parallelism.forkJoinPool());
+        this.kernels = KernelProvider.kernels(variant, parallelism.tasks());
     }
 
     public static Builder builder() {

@@ -1,5 +1,6 @@
 package io.github.batchnorm4j;
 
+import io.github.batchnorm4j.parallel.Tasks;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 
@@ -16,33 +17,39 @@ public final class Parallelism {
     }
 
     private final ForkJoinPool pool;
+    private final Tasks tasks;
 
-    private Parallelism(ForkJoinPool pool) {
+    private Parallelism(ForkJoinPool pool, boolean ownPool) {
         this.pool = pool;
+        this.tasks = new Tasks(pool, ownPool);
     }
 
     /** Everything on the calling thread. */
     public static Parallelism sequential() {
-        return new Parallelism(null);
+        return new Parallelism(null, false);
     }
 
     /**
      * The calling thread and a new private pool of {@code threads - 1} helpers (daemon threads;
-     * idle ones retire); one thread means the calling thread alone. Create it once and keep it.
+     * idle ones retire); one thread means the calling thread alone. Create it once and keep it:
+     * after a call its helpers wait 0.2 ms, spinning, so that calls in quick succession fork
+     * without waking them, and calls too small to pay for a wake-up can still use them.
      */
     public static Parallelism threads(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
-        return threads == 1 ? sequential() : new Parallelism(new ForkJoinPool(threads - 1));
+        return threads == 1 ? sequential() : new Parallelism(new ForkJoinPool(threads - 1), true);
     }
 
     /**
      * The calling thread helped by the caller's own pool: up to its parallelism plus one threads
      * work at once (the caller, when it is one of the pool's workers, counts once in practice).
+     * The pool's threads are never kept waiting after a call, so calls below
+     * {@link Tasks#SEQUENTIAL_BELOW} floats touched run on the calling thread alone.
      */
     public static Parallelism pool(ForkJoinPool pool) {
-        return new Parallelism(Objects.requireNonNull(pool, "pool must not be null"));
+        return new Parallelism(Objects.requireNonNull(pool, "pool must not be null"), false);
     }
 
     /** A private pool shared by the library, sized to the machine's processors: the default. */
@@ -55,9 +62,9 @@ public final class Parallelism {
         return pool == null ? 1 : pool.getParallelism() + 1;
     }
 
-    /** The pool, or null for the calling thread. */
-    ForkJoinPool forkJoinPool() {
-        return pool;
+    /** Hands the kernels' tasks to the threads. */
+    Tasks tasks() {
+        return tasks;
     }
 
     @Override

@@ -3,7 +3,6 @@ package io.github.batchnorm4j.kernel;
 import io.github.batchnorm4j.Variant;
 import io.github.batchnorm4j.parallel.Tasks;
 import java.lang.System.Logger.Level;
-import java.util.concurrent.ForkJoinPool;
 
 /**
  * Picks the kernels for a variant. The vectorized and fused variants are built on {@link Loops}:
@@ -17,12 +16,12 @@ public final class KernelProvider {
 
     private KernelProvider() {}
 
-    /** The kernels of {@code variant}, forking on {@code pool} (null: the calling thread). */
-    public static Kernels kernels(Variant variant, ForkJoinPool pool) {
+    /** The kernels of {@code variant}, forking through {@code tasks}. */
+    public static Kernels kernels(Variant variant, Tasks tasks) {
         return switch (variant) {
             case NAIVE -> new NaiveKernels();
-            case VECTORIZED -> new VectorizedKernels(LOOPS, new Tasks(pool));
-            case FUSED -> new FusedKernels(LOOPS, new Tasks(pool));
+            case VECTORIZED -> new VectorizedKernels(LOOPS, tasks);
+            case FUSED -> new FusedKernels(LOOPS, tasks);
         };
     }
 

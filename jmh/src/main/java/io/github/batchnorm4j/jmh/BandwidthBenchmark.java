@@ -52,7 +52,7 @@ public class BandwidthBenchmark extends JmhDefaults {
         java.util.Arrays.fill(c, 2.5f);
         threadCount = Defaults.threads(threads);
         pool = threadCount > 1 ? new ForkJoinPool(threadCount - 1) : null;
-        tasks = new Tasks(pool);
+        tasks = new Tasks(pool, true);
     }
 
     @TearDown(Level.Trial)
