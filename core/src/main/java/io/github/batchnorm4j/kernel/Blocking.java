@@ -18,6 +18,11 @@ final class Blocking {
     static final int ROW_BLOCK_FLOATS = 131072;
     /** At most this many row chunks per NHWC tensor: enough tasks for any thread count. */
     static final int MAX_CHUNKS = 64;
+    /**
+     * At least this many NHWC sub-blocks when each can still hold {@link #BLOCK_FLOATS}: a
+     * tensor that fits in cache then still splits over threads.
+     */
+    static final int MIN_ROW_BLOCKS = 8;
 
     private Blocking() {}
 
@@ -78,11 +83,12 @@ final class Blocking {
     /** NHWC: rows of C values, reduced a sub-block of rows at a time. */
     record Rows(int outer, int channels, int rowsPerBlock, int rowsPerChunk, int chunks) {
         static Rows of(Geometry g) {
-            int perBlock = Math.max(1, ROW_BLOCK_FLOATS / g.channels());
-            int blocks = (g.outer() + perBlock - 1) / perBlock;
-            int blocksPerChunk = (blocks + MAX_CHUNKS - 1) / MAX_CHUNKS;
-            int perChunk = blocksPerChunk * perBlock;
-            return new Rows(g.outer(), g.channels(), perBlock, perChunk, (g.outer() + perChunk - 1) / perChunk);
+            int channels = g.channels();
+            int perBlock = Math.max(1, Math.min(ROW_BLOCK_FLOATS / channels, Math.max(
+                    Math.ceilDiv(g.outer(), MIN_ROW_BLOCKS), Math.ceilDiv(BLOCK_FLOATS, channels))));
+            int blocks = Math.ceilDiv(g.outer(), perBlock);
+            int perChunk = Math.ceilDiv(blocks, MAX_CHUNKS) * perBlock;
+            return new Rows(g.outer(), channels, perBlock, perChunk, Math.ceilDiv(g.outer(), perChunk));
         }
 
         int chunkFrom(int chunk) {
