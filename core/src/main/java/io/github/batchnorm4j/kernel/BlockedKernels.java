@@ -31,9 +31,12 @@ abstract class BlockedKernels implements Kernels {
         void run(int from, int to);
     }
 
-    /** Whether there are channels enough to give each thread whole groups of them. */
-    boolean byChannels(int channels) {
-        return channels >= 2 * CHANNEL_GROUP * tasks.threads() || tasks.threads() == 1;
+    /**
+     * Whether tasks take whole groups of channels: when there are enough to give each thread
+     * some, or when a job of this many floats runs on the calling thread anyway.
+     */
+    boolean byChannels(int channels, long floats) {
+        return channels >= 2 * CHANNEL_GROUP * tasks.threads() || !tasks.mayFork(floats);
     }
 
     /** Runs {@code task} on groups of {@link #CHANNEL_GROUP} channels. */
@@ -50,7 +53,7 @@ abstract class BlockedKernels implements Kernels {
     void forEachBlock(Blocking.Planar planar, long floats, BlockTask task) {
         int blocks = planar.count();
         int channels = planar.channels();
-        if (byChannels(channels)) {
+        if (byChannels(channels, floats)) {
             forEachChannelGroup(channels, floats, (from, to) -> {
                 for (int c = from; c < to; c++) {
                     for (int b = 0; b < blocks; b++) {

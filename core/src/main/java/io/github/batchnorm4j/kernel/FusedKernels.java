@@ -124,7 +124,7 @@ public final class FusedKernels extends BlockedKernels {
             Blocking.Planar planar = Blocking.Planar.of(g);
             int blocks = planar.count();
             Moments moments = new Moments(channels);
-            if (byChannels(channels)) {
+            if (byChannels(channels, 2L * g.size())) {
                 forEachChannelGroup(channels, 2L * g.size(), (from, to) -> {
                     double[] block = new double[2];
                     double[] sums = new double[2];
@@ -316,7 +316,7 @@ public final class FusedKernels extends BlockedKernels {
         void planar() {
             Blocking.Planar planar = Blocking.Planar.of(g);
             int blocks = planar.count();
-            if (byChannels(channels)) {
+            if (byChannels(channels, 3L * g.size())) {
                 forEachChannelGroup(channels, 3L * g.size(), (from, to) -> {
                     double[] block = new double[2];
                     for (int ch = from; ch < to; ch++) {
