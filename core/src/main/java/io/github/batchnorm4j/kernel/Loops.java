@@ -71,7 +71,8 @@ public interface Loops {
 
     // Rows: element (r, j) of a block sits at base + r * stride + j for channels j in [0, width);
     // per-channel arrays are read and written from index cFrom + j. They are padded to a whole
-    // number of lanes() past cFrom + width, so the vector at the channel edge stays inside them.
+    // number of lanes() past cFrom + width, so the vector at the channel edge stays inside them;
+    // a sum's padding lanes are its own (no other call writes them) and may be left with any value.
 
     /** {@code out[cFrom + j] = sum over rows of (a(r, j) - shift[cFrom + j])}. */
     void sumDeviationsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
