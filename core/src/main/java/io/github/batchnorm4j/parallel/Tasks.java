@@ -9,8 +9,9 @@ import java.util.function.IntConsumer;
 
 /**
  * Runs numbered tasks on the calling thread and a fork-join pool's threads together. Tasks are
- * handed out from a shared counter: the caller starts at once and helpers join as they arrive, so
- * a helper that arrives late finds the work done instead of delaying it. Which thread runs a task
+ * handed out from one shared range, the caller taking them from the front and helpers from the
+ * back: the caller starts at once and helpers join as they arrive, so a helper that arrives late
+ * finds the work done instead of delaying it. Which thread runs a task
  * never changes what it computes: each task writes only its own outputs.
  *
  * <p>A helper of the library's own pool stays a while after a call, spinning, and takes part in
