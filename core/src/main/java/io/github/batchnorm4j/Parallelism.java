@@ -16,11 +16,9 @@ public final class Parallelism {
         static final Parallelism INSTANCE = threads(Runtime.getRuntime().availableProcessors());
     }
 
-    private final ForkJoinPool pool;
     private final Tasks tasks;
 
     private Parallelism(ForkJoinPool pool, boolean ownPool) {
-        this.pool = pool;
         this.tasks = new Tasks(pool, ownPool);
     }
 
@@ -59,7 +57,7 @@ public final class Parallelism {
 
     /** How many threads may work at once: the caller and the pool's. */
     public int threads() {
-        return pool == null ? 1 : pool.getParallelism() + 1;
+        return tasks.threads();
     }
 
     /** Hands the kernels' tasks to the threads. */
@@ -69,6 +67,6 @@ public final class Parallelism {
 
     @Override
     public String toString() {
-        return pool == null ? "Parallelism[calling thread]" : "Parallelism[" + threads() + " threads]";
+        return threads() == 1 ? "Parallelism[calling thread]" : "Parallelism[" + threads() + " threads]";
     }
 }
