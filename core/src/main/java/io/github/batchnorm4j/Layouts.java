@@ -15,13 +15,7 @@ public final class Layouts {
 
     /** {@code dst(n, h, w, c) = src(n, c, h, w)}. src and dst must not overlap. */
     public static void nchwToNhwc(int n, int c, int h, int w, FloatSpan src, FloatSpan dst) {
-        Geometry g = Geometry.nchw(n, c, h, w);
-        check(g, src, dst);
-        int image = c * h * w;
-        for (int i = 0; i < n; i++) {
-            KernelProvider.loops().transpose(src.array(), src.offset() + i * image, dst.array(),
-                    dst.offset() + i * image, c, h * w);
-        }
+        transposeImages(Geometry.nchw(n, c, h, w), src, dst, n, c, h * w);
     }
 
     /** {@link #nchwToNhwc(int, int, int, int, FloatSpan, FloatSpan)} on whole arrays. */
@@ -31,12 +25,16 @@ public final class Layouts {
 
     /** {@code dst(n, c, h, w) = src(n, h, w, c)}. src and dst must not overlap. */
     public static void nhwcToNchw(int n, int h, int w, int c, FloatSpan src, FloatSpan dst) {
-        Geometry g = Geometry.nhwc(n, h, w, c);
+        transposeImages(Geometry.nhwc(n, h, w, c), src, dst, n, h * w, c);
+    }
+
+    /** Checks the spans against {@code g}, then transposes each of its n images, rows by cols. */
+    private static void transposeImages(Geometry g, FloatSpan src, FloatSpan dst, int n, int rows, int cols) {
         check(g, src, dst);
-        int image = c * h * w;
+        int image = rows * cols;
         for (int i = 0; i < n; i++) {
             KernelProvider.loops().transpose(src.array(), src.offset() + i * image, dst.array(),
-                    dst.offset() + i * image, h * w, c);
+                    dst.offset() + i * image, rows, cols);
         }
     }
 
