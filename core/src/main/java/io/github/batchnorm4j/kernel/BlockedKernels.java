@@ -128,20 +128,25 @@ abstract class BlockedKernels implements Kernels {
         int yo = out == null ? 0 : y.offset();
         float[] meanP = padded(mean);
         int padded = paddedChannels(channels);
-        double[][] sumDy = new double[rows.chunks()][channels];
-        double[][] sumDyDev = new double[rows.chunks()][channels];
+        // each task fills arrays of its own: lines the caller allocated would move between cores
+        double[][] sumDy = new double[rows.chunks()][];
+        double[][] sumDyDev = new double[rows.chunks()][];
         tasks.forEach(rows.chunks(), 2L * g.size(), k -> {
             float[] partDy = new float[padded];
             float[] partDev = new float[padded];
+            double[] chunkDy = new double[channels];
+            double[] chunkDev = new double[channels];
             forEachSubBlock(rows, k, (from, to) -> {
                 int at = from * channels;
                 loops.gradientSumsRows(in, x.offset() + at, grad, dy.offset() + at, out, yo + at,
                         to - from, channels, channels, meanP, partDy, partDev, 0);
                 for (int c = 0; c < channels; c++) {
-                    sumDy[k][c] += partDy[c];
-                    sumDyDev[k][c] += partDev[c];
+                    chunkDy[c] += partDy[c];
+                    chunkDev[c] += partDev[c];
                 }
             });
+            sumDy[k] = chunkDy;
+            sumDyDev[k] = chunkDev;
         });
         float[] a = new float[padded];
         float[] b = new float[padded];
