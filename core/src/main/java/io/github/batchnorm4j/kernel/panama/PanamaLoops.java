@@ -338,11 +338,12 @@ public final class PanamaLoops implements Loops {
     @Override
     public void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int runs,
             int length, int stride, float mean, double[] sums) {
-        float[] source = y == null ? dy : y;
-        int sourceFrom = y == null ? dyFrom : yFrom;
-        VectorMask<Float> keepAll = SPECIES.maskAll(y == null);
-        // dy' = dy where the source is > 0 or keepAll is set (written out at each use: a helper
-        // taking vectors can fail to inline, and then every vector is boxed)
+        if (y == null) {
+            gradientSums(x, xFrom, dy, dyFrom, runs, length, stride, mean, sums);
+            return;
+        }
+        // dy' = dy where y > 0 (written out at each use: a helper taking vectors can fail to
+        // inline, and then every vector is boxed)
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector s0 = FloatVector.zero(SPECIES);
@@ -352,25 +353,25 @@ public final class PanamaLoops implements Loops {
         for (int r = 0; r < runs; r++) {
             int xa = xFrom + r * stride;
             int ga = dyFrom + r * stride;
-            int sa = sourceFrom + r * stride;
+            int sa = yFrom + r * stride;
             int k = 0;
             // 2 accumulators per sum: hide the add latency
             for (; k <= length - 2 * L; k += 2 * L) {
-                FloatVector d0 = zero.blend(load(dy, ga + k), load(source, sa + k).compare(VectorOperators.GT, 0f).or(keepAll));
-                FloatVector d1 = zero.blend(load(dy, ga + k + L), load(source, sa + k + L).compare(VectorOperators.GT, 0f).or(keepAll));
+                FloatVector d0 = zero.blend(load(dy, ga + k), load(y, sa + k).compare(VectorOperators.GT, 0f));
+                FloatVector d1 = zero.blend(load(dy, ga + k + L), load(y, sa + k + L).compare(VectorOperators.GT, 0f));
                 s0 = s0.add(d0);
                 s1 = s1.add(d1);
                 t0 = d0.fma(load(x, xa + k).sub(mu), t0);
                 t1 = d1.fma(load(x, xa + k + L).sub(mu), t1);
             }
             for (; k <= length - L; k += L) {
-                FloatVector d = zero.blend(load(dy, ga + k), load(source, sa + k).compare(VectorOperators.GT, 0f).or(keepAll));
+                FloatVector d = zero.blend(load(dy, ga + k), load(y, sa + k).compare(VectorOperators.GT, 0f));
                 s0 = s0.add(d);
                 t0 = d.fma(load(x, xa + k).sub(mu), t0);
             }
             if (k < length) {
                 VectorMask<Float> m = SPECIES.indexInRange(k, length);
-                FloatVector d = zero.blend(load(dy, ga + k, m), load(source, sa + k, m).compare(VectorOperators.GT, 0f).or(keepAll));
+                FloatVector d = zero.blend(load(dy, ga + k, m), load(y, sa + k, m).compare(VectorOperators.GT, 0f));
                 s1 = s1.add(d);
                 t1 = d.fma(load(x, xa + k, m).sub(mu), t1);
             }
@@ -382,36 +383,99 @@ public final class PanamaLoops implements Loops {
     @Override
     public void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
             float[] dx, int dxFrom, int runs, int length, int stride, float mean, float a, float b, float c) {
-        float[] source = y == null ? dy : y;
-        int sourceFrom = y == null ? dyFrom : yFrom;
-        VectorMask<Float> keepAll = SPECIES.maskAll(y == null);
-        // dy' = dy where the source is > 0 or keepAll is set (written out at each use: a helper
-        // taking vectors can fail to inline, and then every vector is boxed)
+        if (y == null) {
+            gradientApply(x, xFrom, dy, dyFrom, dx, dxFrom, runs, length, stride, mean, a, b, c);
+            return;
+        }
+        // dy' = dy where y > 0 (written out at each use: a helper taking vectors can fail to
+        // inline, and then every vector is boxed)
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector av = FloatVector.broadcast(SPECIES, a);
-        FloatVector bv = FloatVector.broadcast(SPECIES, b);
-        FloatVector cv = FloatVector.broadcast(SPECIES, c);
+        FloatVector negB = FloatVector.broadcast(SPECIES, -b);
+        FloatVector negC = FloatVector.broadcast(SPECIES, -c);
         for (int r = 0; r < runs; r++) {
             int xa = xFrom + r * stride;
             int ga = dyFrom + r * stride;
-            int sa = sourceFrom + r * stride;
+            int sa = yFrom + r * stride;
             int da = dxFrom + r * stride;
             int k = 0;
             for (; k <= length - L; k += L) {
-                FloatVector d = zero.blend(load(dy, ga + k), load(source, sa + k).compare(VectorOperators.GT, 0f).or(keepAll));
-                FloatVector t = load(x, xa + k).sub(mu).fma(bv, cv);
-                d.fma(av, t.neg()).intoArray(dx, da + k);
+                FloatVector d = zero.blend(load(dy, ga + k), load(y, sa + k).compare(VectorOperators.GT, 0f));
+                FloatVector t = load(x, xa + k).sub(mu).fma(negB, negC);
+                d.fma(av, t).intoArray(dx, da + k);
             }
             if (k < length) {
                 VectorMask<Float> m = SPECIES.indexInRange(k, length);
-                FloatVector d = zero.blend(load(dy, ga + k, m), load(source, sa + k, m).compare(VectorOperators.GT, 0f).or(keepAll));
-                FloatVector t = load(x, xa + k, m).sub(mu).fma(bv, cv);
-                d.fma(av, t.neg()).intoArray(dx, da + k, m);
+                FloatVector d = zero.blend(load(dy, ga + k, m), load(y, sa + k, m).compare(VectorOperators.GT, 0f));
+                FloatVector t = load(x, xa + k, m).sub(mu).fma(negB, negC);
+                d.fma(av, t).intoArray(dx, da + k, m);
             }
         }
     }
 
+
+    // Without ReLU, dy' is dy: gradientSums and gradientApply again without the mask. The loop
+    // shapes repeat theirs; a shared body would keep the compare and blend that cost this one
+    // two to four extra operations a vector.
+
+    private void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, int runs, int length, int stride,
+            float mean, double[] sums) {
+        FloatVector mu = FloatVector.broadcast(SPECIES, mean);
+        FloatVector s0 = FloatVector.zero(SPECIES);
+        FloatVector s1 = s0;
+        FloatVector t0 = s0;
+        FloatVector t1 = s0;
+        for (int r = 0; r < runs; r++) {
+            int xa = xFrom + r * stride;
+            int ga = dyFrom + r * stride;
+            int k = 0;
+            for (; k <= length - 2 * L; k += 2 * L) {
+                FloatVector d0 = load(dy, ga + k);
+                FloatVector d1 = load(dy, ga + k + L);
+                s0 = s0.add(d0);
+                s1 = s1.add(d1);
+                t0 = d0.fma(load(x, xa + k).sub(mu), t0);
+                t1 = d1.fma(load(x, xa + k + L).sub(mu), t1);
+            }
+            for (; k <= length - L; k += L) {
+                FloatVector d = load(dy, ga + k);
+                s0 = s0.add(d);
+                t0 = d.fma(load(x, xa + k).sub(mu), t0);
+            }
+            if (k < length) {
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                FloatVector d = load(dy, ga + k, m);
+                s1 = s1.add(d);
+                t1 = d.fma(load(x, xa + k, m).sub(mu), t1);
+            }
+        }
+        sums[0] = sumLanes(s0.add(s1));
+        sums[1] = sumLanes(t0.add(t1));
+    }
+
+    private void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] dx, int dxFrom, int runs,
+            int length, int stride, float mean, float a, float b, float c) {
+        FloatVector mu = FloatVector.broadcast(SPECIES, mean);
+        FloatVector av = FloatVector.broadcast(SPECIES, a);
+        FloatVector negB = FloatVector.broadcast(SPECIES, -b);
+        FloatVector negC = FloatVector.broadcast(SPECIES, -c);
+        for (int r = 0; r < runs; r++) {
+            int xa = xFrom + r * stride;
+            int ga = dyFrom + r * stride;
+            int da = dxFrom + r * stride;
+            int k = 0;
+            for (; k <= length - L; k += L) {
+                FloatVector t = load(x, xa + k).sub(mu).fma(negB, negC);
+                load(dy, ga + k).fma(av, t).intoArray(dx, da + k);
+            }
+            if (k < length) {
+                VectorMask<Float> m = SPECIES.indexInRange(k, length);
+                FloatVector t = load(x, xa + k, m).sub(mu).fma(negB, negC);
+                load(dy, ga + k, m).fma(av, t).intoArray(dx, da + k, m);
+            }
+        }
+    }
 
     // Row loops walk row by row, so memory streams in order; per-channel sums accumulate in
     // their output arrays, which stay in L1. Each vector body lives in its own small method that
