@@ -35,6 +35,9 @@ public class BandwidthBenchmark extends JmhDefaults {
     public String threads;
 
     private int threadCount;
+    private int outer;
+    private int channels;
+    private int inner;
 
     private float[] a;
     private float[] b;
@@ -44,7 +47,11 @@ public class BandwidthBenchmark extends JmhDefaults {
 
     @Setup(Level.Trial)
     public void setUp() {
-        int n = Shapes.geometry(shape, "NCHW").size();
+        io.github.batchnorm4j.Geometry g = Shapes.geometry(shape, "NCHW");
+        int n = g.size();
+        outer = g.outer();
+        channels = g.channels();
+        inner = g.inner();
         a = new float[n];
         b = new float[n];
         c = new float[n];
@@ -161,6 +168,99 @@ public class BandwidthBenchmark extends JmhDefaults {
             sum = Math.fma(b[k], c[k], sum);
         }
         return sum;
+    }
+
+    /**
+     * The passes NCHW training makes over memory, with the arithmetic left out: each channel is
+     * read once to sum it, then read again (from L2) while it is copied, and the sum of the next
+     * channel is taken in the sweep that copies this one (as the fused forward does), groups of
+     * {@link #GROUP} channels to a task. Any exact forward must read a channel whole before it
+     * writes its first y, so this is the most fused NCHW forward can reach on this shape: the
+     * fraction copy / planarForward. A 2-D shape's channels share every row: there it is
+     * {@link #read} then {@link #copy}, the read-first bound measured in one call.
+     */
+    @Benchmark
+    public float planarForward() {
+        if (inner == 1) {
+            return read() + copy()[0];
+        }
+        float[] partial = new float[Math.ceilDiv(channels, GROUP)];
+        tasks.forEach(partial.length, 2L * a.length, t -> partial[t] = planarForwardGroup(t * GROUP,
+                Math.min(channels, (t + 1) * GROUP)));
+        return total(partial);
+    }
+
+    /** Channels in one task of the planar loops, as in the kernels. */
+    private static final int GROUP = 16;
+
+    private float planarForwardGroup(int from, int to) {
+        float sum = 0;
+        for (int n = 0; n < outer; n++) {
+            sum += readRange(plane(n, from), plane(n, from) + inner);
+        }
+        for (int c = from; c < to; c++) {
+            for (int n = 0; n < outer; n++) {
+                int at = plane(n, c);
+                if (c + 1 < to) {
+                    sum += copyAndReadRange(at, plane(n, c + 1), inner);
+                } else {
+                    copyRange(at, at + inner);
+                }
+            }
+        }
+        return sum;
+    }
+
+    /** Copies {@code length} floats of b at {@code at} into a and sums those of b at {@code next}. */
+    private float copyAndReadRange(int at, int next, int length) {
+        FloatVector s0 = FloatVector.zero(SPECIES);
+        FloatVector s1 = s0;
+        int step = SPECIES.length();
+        int k = 0;
+        for (; k <= length - 2 * step; k += 2 * step) {
+            s0 = s0.add(FloatVector.fromArray(SPECIES, b, next + k));
+            s1 = s1.add(FloatVector.fromArray(SPECIES, b, next + k + step));
+            FloatVector.fromArray(SPECIES, b, at + k).intoArray(a, at + k);
+            FloatVector.fromArray(SPECIES, b, at + k + step).intoArray(a, at + k + step);
+        }
+        float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; k < length; k++) {
+            sum += b[next + k];
+            a[at + k] = b[at + k];
+        }
+        return sum;
+    }
+
+    /**
+     * The passes NCHW backward makes over memory, with the arithmetic left out: per channel a
+     * {@link #dot} of its two inputs, then a {@link #triad} over them again (from L2). The sums
+     * must be whole before the first dx, so this bounds fused NCHW backward at
+     * triad / planarBackward. A 2-D shape: {@link #dot} then {@link #triad}.
+     */
+    @Benchmark
+    public float planarBackward() {
+        if (inner == 1) {
+            return dot() + triad()[0];
+        }
+        float[] partial = new float[Math.ceilDiv(channels, GROUP)];
+        tasks.forEach(partial.length, 3L * a.length, t -> {
+            float sum = 0;
+            for (int c = t * GROUP; c < Math.min(channels, (t + 1) * GROUP); c++) {
+                for (int n = 0; n < outer; n++) {
+                    sum += dotRange(plane(n, c), plane(n, c) + inner);
+                }
+                for (int n = 0; n < outer; n++) {
+                    triadRange(plane(n, c), plane(n, c) + inner);
+                }
+            }
+            partial[t] = sum;
+        });
+        return total(partial);
+    }
+
+    /** Where channel c of image n starts. */
+    private int plane(int n, int c) {
+        return (n * channels + c) * inner;
     }
 
     /** Floats in each thread's chunk: an equal share, rounded up to a multiple of 64. */

@@ -51,6 +51,9 @@ class ReportTest {
         assertEquals(0.04 / (0.04 + 0.02), results.readFirstBound(false, "8x64x16x16", "1").orElseThrow(), 1e-12);
         assertEquals(0.06 / (0.06 + 0.045), results.readFirstBound(true, "8x64x16x16", "1").orElseThrow(), 1e-12);
         assertTrue(results.readFirstBound(false, "8x64x16x16", "2").isEmpty(), "no baselines at 2 threads");
+        // planar passes: forward 0.05 ms against copy 0.04, backward 0.075 against triad 0.06
+        assertEquals(0.04 / 0.05, results.planarBound(false, "8x64x16x16", "1").orElseThrow(), 1e-12);
+        assertEquals(0.06 / 0.075, results.planarBound(true, "8x64x16x16", "1").orElseThrow(), 1e-12);
     }
 
     @Test
@@ -62,7 +65,7 @@ class ReportTest {
         assertTrue(table.contains("| FUSED | NHWC | 8x64x16x16 | 1 | 0.040 | 26.2 | 1.00 | 35.0 | 0.80 |"), table);
         assertTrue(table.contains("| FUSED | NCHW | 8x64x16x16 | 1 | 0.080 | 19.7 | 0.75 | 7.5 | — |"), table);
         assertTrue(table.contains("### forwardTraining") && table.contains("### backward") && table.contains("of triad"), table);
-        assertTrue(table.contains("| 8x64x16x16 | 1 | 0.67 | 0.57 |"), table);
+        assertTrue(table.contains("| 8x64x16x16 | 1 | 0.67 | 0.57 | 0.80 | 0.80 |"), table);
         assertTrue(table.contains("| read | 8x64x16x16 | 1 | 0.020 | 26.2 |"), table);
 
         byte[] png = Files.readAllBytes(out.resolve("results.png"));

@@ -4,7 +4,7 @@ package io.github.batchnorm4j.jmh.report;
  * One JMH result: which benchmark method, its parameters, and the average time per operation.
  *
  * @param operation the benchmark method: forwardTraining, forwardInference, backward, copy, triad,
- *     arraycopy, read, dot, nchwToNhwc, nhwcToNchw
+ *     arraycopy, read, dot, planarForward, planarBackward, nchwToNhwc, nhwcToNchw
  * @param variant NAIVE, VECTORIZED or FUSED; empty for baselines and conversions
  * @param layout NCHW or NHWC; empty where the benchmark has none
  * @param shape the shape parameter, e.g. "32x64x56x56" or "2048x512"
@@ -27,7 +27,8 @@ public record Measurement(String operation, String variant, String layout, Strin
     /**
      * Bytes the operation must move at the least (DESIGN.md): forward, inference, copy and layout
      * conversion read one tensor and write one (8 bytes an element); backward and triad read two
-     * and write one (12); the read baseline reads one (4), the dot baseline two (8).
+     * and write one (12); the read baseline reads one (4), the dot baseline two (8). The planar
+     * baselines count the traffic of the operation they bound (8 and 12).
      */
     public long minimalBytes() {
         return switch (operation) {
@@ -49,12 +50,12 @@ public record Measurement(String operation, String variant, String layout, Strin
 
     public boolean isBaseline() {
         return switch (operation) {
-            case "copy", "triad", "arraycopy", "read", "dot" -> true;
+            case "copy", "triad", "arraycopy", "read", "dot", "planarForward", "planarBackward" -> true;
             default -> false;
         };
     }
 
     private boolean isBackwardLike() {
-        return operation.equals("backward") || operation.equals("triad");
+        return operation.equals("backward") || operation.equals("triad") || operation.equals("planarBackward");
     }
 }

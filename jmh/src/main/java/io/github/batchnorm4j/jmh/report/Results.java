@@ -77,6 +77,17 @@ public final class Results {
         return write.flatMap(w -> read.map(r -> w.msPerOp() / (w.msPerOp() + r.msPerOp())));
     }
 
+    /**
+     * The most fused NCHW training can reach as a fraction of its baseline: copy / planarForward
+     * for forward, triad / planarBackward for backward (the passes it must make over memory, see
+     * BandwidthBenchmark), measured on {@code shape} and {@code threads} in the same run.
+     */
+    public Optional<Double> planarBound(boolean backward, String shape, String threads) {
+        Optional<Measurement> baseline = find(backward ? "triad" : "copy", "", "", shape, threads);
+        Optional<Measurement> passes = find(backward ? "planarBackward" : "planarForward", "", "", shape, threads);
+        return baseline.flatMap(b -> passes.map(p -> b.msPerOp() / p.msPerOp()));
+    }
+
     /** This operation's GB/s over its baseline's (copy or triad) GB/s, measured in the same run. */
     public Optional<Double> fractionOfBandwidth(Measurement m) {
         return baseline(m.baseline(), m).map(b -> m.gigabytesPerSecond() / b.gigabytesPerSecond());
