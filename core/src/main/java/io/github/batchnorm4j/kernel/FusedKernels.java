@@ -308,9 +308,6 @@ public final class FusedKernels extends BlockedKernels {
         final boolean batchStatistics;
         final float[] dgamma;
         final float[] dbeta;
-        final float[] a;
-        final float[] b;
-        final float[] c;
 
         Backward(Geometry g, FloatSpan x, FloatSpan y, FloatSpan dy, FloatSpan dx, float[] gamma,
                 float[] mean, float[] invStd, boolean relu, boolean batchStatistics, float[] dgamma,
@@ -331,14 +328,13 @@ public final class FusedKernels extends BlockedKernels {
             this.batchStatistics = batchStatistics;
             this.dgamma = dgamma;
             this.dbeta = dbeta;
-            this.a = new float[channels];
-            this.b = new float[channels];
-            this.c = new float[channels];
         }
 
-        void coefficients(int ch, double sumDy, double sumDyDev) {
-            ChannelMath.backwardCoefficients(ch, gamma[ch], invStd[ch], sumDy, sumDyDev,
-                    g.reductionSize(), batchStatistics, a, b, c, dgamma, dbeta);
+        /** Channel ch's coefficients and gradients from its sums, into index {@code at} of the arrays. */
+        void coefficients(int ch, double sumDy, double sumDyDev, int at, float[] a, float[] b, float[] c,
+                float[] dgammaInto, float[] dbetaInto) {
+            ChannelMath.backwardCoefficients(at, gamma[ch], invStd[ch], sumDy, sumDyDev,
+                    g.reductionSize(), batchStatistics, a, b, c, dgammaInto, dbetaInto);
         }
 
         /** sum dy' and sum dy' * (x - mean) of channel ch's block k, into into[at], into[at + 1]. */
@@ -365,6 +361,9 @@ public final class FusedKernels extends BlockedKernels {
                 forEachChannelGroup(channels, 3L * g.size(), (from, to) -> new Group(planar, from, to).run());
                 return;
             }
+            float[] a = new float[channels];
+            float[] b = new float[channels];
+            float[] c = new float[channels];
             double[] blockResults = new double[2 * channels * blocks];
             forEachBlock(planar, 2L * g.size(), (ch, k) -> blockSums(planar, ch, k, blockResults, 2 * (ch * blocks + k)));
             for (int ch = 0; ch < channels; ch++) {
@@ -374,7 +373,7 @@ public final class FusedKernels extends BlockedKernels {
                     sumDy += blockResults[2 * (ch * blocks + k)];
                     sumDyDev += blockResults[2 * (ch * blocks + k) + 1];
                 }
-                coefficients(ch, sumDy, sumDyDev);
+                coefficients(ch, sumDy, sumDyDev, ch, a, b, c, dgamma, dbeta);
             }
             forEachBlock(planar, 3L * g.size(), (ch, k) -> apply(planar, ch, k, a[ch], b[ch], c[ch]));
         }
@@ -417,8 +416,7 @@ public final class FusedKernels extends BlockedKernels {
                         sumDyDev += block[1];
                     }
                     int i = ch - from;
-                    ChannelMath.backwardCoefficients(i, gamma[ch], invStd[ch], sumDy, sumDyDev,
-                            g.reductionSize(), batchStatistics, groupA, groupB, groupC, groupDgamma, groupDbeta);
+                    coefficients(ch, sumDy, sumDyDev, i, groupA, groupB, groupC, groupDgamma, groupDbeta);
                     for (int k = 0; k < blocks; k++) {
                         apply(planar, ch, k, groupA[i], groupB[i], groupC[i]);
                     }

@@ -414,7 +414,6 @@ public final class PanamaLoops implements Loops {
         }
     }
 
-
     // Without ReLU, dy' is dy: gradientSums and gradientApply again without the mask. The loop
     // shapes repeat theirs; a shared body would keep the compare and blend that cost this one
     // two to four extra operations a vector.
