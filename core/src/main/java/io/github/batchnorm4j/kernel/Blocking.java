@@ -16,6 +16,10 @@ final class Blocking {
      * measured faster (128 KiB ones took (2048,512) forward from 0.55-0.62 of copy to 0.46).
      */
     static final int ROW_BLOCK_FLOATS = 131072;
+    /** NCHW tensors up to this many floats (1 MiB) keep a task's channels in L2 between sweeps. */
+    static final int IN_CACHE_FLOATS = 1 << 18;
+    /** Floats in one task of an NCHW sweep over whole planes: 256 KiB, a quarter of L2. */
+    static final int PLANE_RANGE_FLOATS = 65536;
     /** At most this many row chunks per NHWC tensor: enough tasks for any thread count. */
     static final int MAX_CHUNKS = 64;
     /**

@@ -123,13 +123,14 @@ public final class FusedKernels extends BlockedKernels {
         void planar() {
             Blocking.Planar planar = Blocking.Planar.of(g);
             int blocks = planar.count();
-            if (byChannels(channels, 2L * g.size())) {
+            if (inCache(g) && byChannels(channels, 2L * g.size())) {
                 forEachChannelGroup(channels, 2L * g.size(), (from, to) -> new Group(planar, from, to).run());
                 return;
             }
             Moments moments = new Moments(channels);
             double[] blockResults = new double[2 * channels * blocks];
-            forEachBlock(planar, g.size(), (c, b) -> blockMoments(planar, c, b, blockResults, 2 * (c * blocks + b)));
+            forEachBlockInMemoryOrder(g, planar, g.size(),
+                    (c, b) -> blockMoments(planar, c, b, blockResults, 2 * (c * blocks + b)));
             for (int c = 0; c < channels; c++) {
                 for (int b = 0; b < blocks; b++) {
                     int at = 2 * (c * blocks + b);
@@ -137,7 +138,14 @@ public final class FusedKernels extends BlockedKernels {
                 }
                 finish(moments, c);
             }
-            forEachBlock(planar, 2L * g.size(), (c, b) -> normalize(planar, c, b, mean[c], scale[c]));
+            int inner = g.inner();
+            forEachPlaneRange(g, 2L * g.size(), (from, to) -> {
+                for (int p = from; p < to; p++) {
+                    int c = p % channels;
+                    loops.normalize(in, xo + p * inner, out, yo + p * inner, 1, inner, inner, mean[c],
+                            scale[c], beta[c], relu);
+                }
+            });
         }
 
         /**
@@ -357,7 +365,7 @@ public final class FusedKernels extends BlockedKernels {
         void planar() {
             Blocking.Planar planar = Blocking.Planar.of(g);
             int blocks = planar.count();
-            if (byChannels(channels, 3L * g.size())) {
+            if (inCache(g) && byChannels(channels, 3L * g.size())) {
                 forEachChannelGroup(channels, 3L * g.size(), (from, to) -> new Group(planar, from, to).run());
                 return;
             }
@@ -365,7 +373,8 @@ public final class FusedKernels extends BlockedKernels {
             float[] b = new float[channels];
             float[] c = new float[channels];
             double[] blockResults = new double[2 * channels * blocks];
-            forEachBlock(planar, 2L * g.size(), (ch, k) -> blockSums(planar, ch, k, blockResults, 2 * (ch * blocks + k)));
+            forEachBlockInMemoryOrder(g, planar, 2L * g.size(),
+                    (ch, k) -> blockSums(planar, ch, k, blockResults, 2 * (ch * blocks + k)));
             for (int ch = 0; ch < channels; ch++) {
                 double sumDy = 0;
                 double sumDyDev = 0;
@@ -375,7 +384,15 @@ public final class FusedKernels extends BlockedKernels {
                 }
                 coefficients(ch, sumDy, sumDyDev, ch, a, b, c, dgamma, dbeta);
             }
-            forEachBlock(planar, 3L * g.size(), (ch, k) -> apply(planar, ch, k, a[ch], b[ch], c[ch]));
+            int inner = g.inner();
+            forEachPlaneRange(g, 3L * g.size(), (from, to) -> {
+                for (int p = from; p < to; p++) {
+                    int ch = p % channels;
+                    int at = p * inner;
+                    loops.gradientApply(in, xo + at, grad, dyo + at, mask, yo + at, out, dxo + at, 1, inner,
+                            inner, mean[ch], a[ch], b[ch], c[ch]);
+                }
+            });
         }
 
         /**
@@ -425,6 +442,16 @@ public final class FusedKernels extends BlockedKernels {
                 System.arraycopy(groupDbeta, 0, dbeta, from, to - from);
             }
         }
+    }
+
+    /**
+     * Whether an NCHW tensor is small enough that a task's channels stay in L2 between the
+     * sweep that reduces them and the one that writes: then whole channel groups go to a task.
+     * A larger one is reduced first and written in memory order after (see
+     * {@link #forEachPlaneRange}).
+     */
+    static boolean inCache(Geometry g) {
+        return g.size() <= Blocking.IN_CACHE_FLOATS;
     }
 
     /**

@@ -122,20 +122,31 @@ public final class PanamaLoops implements Loops {
     public void deviationSums(float[] a, int from, int runs, int length, int stride, float shift, double[] sums) {
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        FloatVector s3 = s0;
         FloatVector q0 = s0;
         FloatVector q1 = s0;
+        FloatVector q2 = s0;
+        FloatVector q3 = s0;
         FloatVector k0 = FloatVector.broadcast(SPECIES, shift);
         for (int r = 0; r < runs; r++) {
             int at = from + r * stride;
             int k = 0;
-            // 2 accumulators per sum: hide the add latency
-            for (; k <= length - 2 * L; k += 2 * L) {
+            // 4 accumulators per sum: with 2, the sweep ran at half the speed of a plain read of
+            // the same bytes from memory (AMD machine of jmh/RESULTS.md)
+            for (; k <= length - 4 * L; k += 4 * L) {
                 FloatVector d0 = load(a, at + k).sub(k0);
                 FloatVector d1 = load(a, at + k + L).sub(k0);
+                FloatVector d2 = load(a, at + k + 2 * L).sub(k0);
+                FloatVector d3 = load(a, at + k + 3 * L).sub(k0);
                 s0 = s0.add(d0);
                 s1 = s1.add(d1);
+                s2 = s2.add(d2);
+                s3 = s3.add(d3);
                 q0 = d0.fma(d0, q0);
                 q1 = d1.fma(d1, q1);
+                q2 = d2.fma(d2, q2);
+                q3 = d3.fma(d3, q3);
             }
             for (; k <= length - L; k += L) {
                 FloatVector d = load(a, at + k).sub(k0);
@@ -149,8 +160,8 @@ public final class PanamaLoops implements Loops {
                 q1 = d.fma(d, q1);
             }
         }
-        sums[0] = sumLanes(s0.add(s1));
-        sums[1] = sumLanes(q0.add(q1));
+        sums[0] = sumLanes(s0.add(s1).add(s2.add(s3)));
+        sums[1] = sumLanes(q0.add(q1).add(q2.add(q3)));
     }
 
     @Override
@@ -217,22 +228,34 @@ public final class PanamaLoops implements Loops {
         FloatVector k0 = FloatVector.broadcast(SPECIES, shift);
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        FloatVector s3 = s0;
         FloatVector q0 = s0;
         FloatVector q1 = s0;
+        FloatVector q2 = s0;
+        FloatVector q3 = s0;
         for (int r = 0; r < runs; r++) {
             int xa = xFrom + r * stride;
             int ya = yFrom + r * stride;
             int na = nextFrom + r * stride;
             int k = 0;
-            for (; k <= length - 2 * L; k += 2 * L) {
+            for (; k <= length - 4 * L; k += 4 * L) {
                 FloatVector d0 = load(x, na + k).sub(k0);
                 FloatVector d1 = load(x, na + k + L).sub(k0);
+                FloatVector d2 = load(x, na + k + 2 * L).sub(k0);
+                FloatVector d3 = load(x, na + k + 3 * L).sub(k0);
                 s0 = s0.add(d0);
                 s1 = s1.add(d1);
+                s2 = s2.add(d2);
+                s3 = s3.add(d3);
                 q0 = d0.fma(d0, q0);
                 q1 = d1.fma(d1, q1);
+                q2 = d2.fma(d2, q2);
+                q3 = d3.fma(d3, q3);
                 activate(load(x, xa + k).sub(mu).fma(sc, be), relu).intoArray(y, ya + k);
                 activate(load(x, xa + k + L).sub(mu).fma(sc, be), relu).intoArray(y, ya + k + L);
+                activate(load(x, xa + k + 2 * L).sub(mu).fma(sc, be), relu).intoArray(y, ya + k + 2 * L);
+                activate(load(x, xa + k + 3 * L).sub(mu).fma(sc, be), relu).intoArray(y, ya + k + 3 * L);
             }
             for (; k <= length - L; k += L) {
                 FloatVector d = load(x, na + k).sub(k0);
@@ -248,8 +271,8 @@ public final class PanamaLoops implements Loops {
                 activate(load(x, xa + k, m).sub(mu).fma(sc, be), relu).intoArray(y, ya + k, m);
             }
         }
-        sums[0] = sumLanes(s0.add(s1));
-        sums[1] = sumLanes(q0.add(q1));
+        sums[0] = sumLanes(s0.add(s1).add(s2.add(s3)));
+        sums[1] = sumLanes(q0.add(q1).add(q2.add(q3)));
     }
 
     @Override
@@ -346,23 +369,33 @@ public final class PanamaLoops implements Loops {
         // inline, and then every vector is boxed)
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
-        FloatVector s0 = FloatVector.zero(SPECIES);
-        FloatVector s1 = s0;
-        FloatVector t0 = s0;
-        FloatVector t1 = s0;
+        FloatVector s0 = zero;
+        FloatVector s1 = zero;
+        FloatVector s2 = zero;
+        FloatVector s3 = zero;
+        FloatVector t0 = zero;
+        FloatVector t1 = zero;
+        FloatVector t2 = zero;
+        FloatVector t3 = zero;
         for (int r = 0; r < runs; r++) {
             int xa = xFrom + r * stride;
             int ga = dyFrom + r * stride;
             int sa = yFrom + r * stride;
             int k = 0;
-            // 2 accumulators per sum: hide the add latency
-            for (; k <= length - 2 * L; k += 2 * L) {
+            // 4 accumulators per sum, as in deviationSums
+            for (; k <= length - 4 * L; k += 4 * L) {
                 FloatVector d0 = zero.blend(load(dy, ga + k), load(y, sa + k).compare(VectorOperators.GT, 0f));
                 FloatVector d1 = zero.blend(load(dy, ga + k + L), load(y, sa + k + L).compare(VectorOperators.GT, 0f));
+                FloatVector d2 = zero.blend(load(dy, ga + k + 2 * L), load(y, sa + k + 2 * L).compare(VectorOperators.GT, 0f));
+                FloatVector d3 = zero.blend(load(dy, ga + k + 3 * L), load(y, sa + k + 3 * L).compare(VectorOperators.GT, 0f));
                 s0 = s0.add(d0);
                 s1 = s1.add(d1);
+                s2 = s2.add(d2);
+                s3 = s3.add(d3);
                 t0 = d0.fma(load(x, xa + k).sub(mu), t0);
                 t1 = d1.fma(load(x, xa + k + L).sub(mu), t1);
+                t2 = d2.fma(load(x, xa + k + 2 * L).sub(mu), t2);
+                t3 = d3.fma(load(x, xa + k + 3 * L).sub(mu), t3);
             }
             for (; k <= length - L; k += L) {
                 FloatVector d = zero.blend(load(dy, ga + k), load(y, sa + k).compare(VectorOperators.GT, 0f));
@@ -376,8 +409,8 @@ public final class PanamaLoops implements Loops {
                 t1 = d.fma(load(x, xa + k, m).sub(mu), t1);
             }
         }
-        sums[0] = sumLanes(s0.add(s1));
-        sums[1] = sumLanes(t0.add(t1));
+        sums[0] = sumLanes(s0.add(s1).add(s2.add(s3)));
+        sums[1] = sumLanes(t0.add(t1).add(t2.add(t3)));
     }
 
     @Override
@@ -423,19 +456,29 @@ public final class PanamaLoops implements Loops {
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        FloatVector s3 = s0;
         FloatVector t0 = s0;
         FloatVector t1 = s0;
+        FloatVector t2 = s0;
+        FloatVector t3 = s0;
         for (int r = 0; r < runs; r++) {
             int xa = xFrom + r * stride;
             int ga = dyFrom + r * stride;
             int k = 0;
-            for (; k <= length - 2 * L; k += 2 * L) {
+            for (; k <= length - 4 * L; k += 4 * L) {
                 FloatVector d0 = load(dy, ga + k);
                 FloatVector d1 = load(dy, ga + k + L);
+                FloatVector d2 = load(dy, ga + k + 2 * L);
+                FloatVector d3 = load(dy, ga + k + 3 * L);
                 s0 = s0.add(d0);
                 s1 = s1.add(d1);
+                s2 = s2.add(d2);
+                s3 = s3.add(d3);
                 t0 = d0.fma(load(x, xa + k).sub(mu), t0);
                 t1 = d1.fma(load(x, xa + k + L).sub(mu), t1);
+                t2 = d2.fma(load(x, xa + k + 2 * L).sub(mu), t2);
+                t3 = d3.fma(load(x, xa + k + 3 * L).sub(mu), t3);
             }
             for (; k <= length - L; k += L) {
                 FloatVector d = load(dy, ga + k);
@@ -449,8 +492,8 @@ public final class PanamaLoops implements Loops {
                 t1 = d.fma(load(x, xa + k, m).sub(mu), t1);
             }
         }
-        sums[0] = sumLanes(s0.add(s1));
-        sums[1] = sumLanes(t0.add(t1));
+        sums[0] = sumLanes(s0.add(s1).add(s2.add(s3)));
+        sums[1] = sumLanes(t0.add(t1).add(t2.add(t3)));
     }
 
     private void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] dx, int dxFrom, int runs,
