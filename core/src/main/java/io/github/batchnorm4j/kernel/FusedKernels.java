@@ -11,14 +11,17 @@ import io.github.batchnorm4j.parallel.Tasks;
  * block's mean) is swept again around its own mean. Then one subtract and one FMA per element
  * normalize, ReLU included. Backward sums dy' and dy' * (x - mean) in one sweep.
  *
- * <p>NCHW: one task reduces and normalizes whole channels, one at a time, so the second read of
- * x comes from L2, not memory; one sweep normalizes a channel and sums the next. With too few
- * channels for the threads, blocks are split over threads instead; the same block moments merge
- * in the same order, so the bits do not change. NHWC: row chunks reduce in parallel, four rows a
- * step, then normalize, the last chunk (still in cache) first. Within a chunk the sums of x - K
- * add up in double and become moments once. (Keeping a block of channels over all rows in L2 was
- * measured slower here: reading part of each row at a stride costs more than reading x again;
- * see jmh/RESULTS.md.)
+ * <p>NCHW up to {@link Blocking#IN_CACHE_FLOATS}: one task reduces and normalizes whole channels,
+ * one at a time, and one sweep normalizes a channel and sums the next. A larger NCHW tensor is
+ * reduced first, block by block (in memory order where a block is one plane), then normalized
+ * over contiguous ranges of planes: writing a channel at a time, a run of each image after the
+ * other, measured slower than reading x twice in memory order on the AMD machine of
+ * jmh/RESULTS.md, even with the channel still in L2. With too few channels for the threads,
+ * blocks are split over threads; every path merges the same block moments in the same order, so
+ * the bits do not change. NHWC: row chunks reduce in parallel, four rows a step, then normalize,
+ * the last chunk (still in cache) first. Within a chunk the sums of x - K add up in double and
+ * become moments once. (Keeping a block of channels over all rows in L2 was measured slower:
+ * reading part of each row at a stride costs more than reading x again; see jmh/RESULTS.md.)
  */
 public final class FusedKernels extends BlockedKernels {
 

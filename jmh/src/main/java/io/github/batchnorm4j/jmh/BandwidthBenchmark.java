@@ -171,13 +171,15 @@ public class BandwidthBenchmark extends JmhDefaults {
     }
 
     /**
-     * The passes NCHW training makes over memory, with the arithmetic left out: each channel is
+     * The passes of an NCHW forward that reuses L2, with the arithmetic left out: each channel is
      * read once to sum it, then read again (from L2) while it is copied, and the sum of the next
-     * channel is taken in the sweep that copies this one (as the fused forward does), groups of
-     * {@link #GROUP} channels to a task. Any exact forward must read a channel whole before it
-     * writes its first y, so this is the most fused NCHW forward can reach on this shape: the
-     * fraction copy / planarForward. A 2-D shape's channels share every row: there it is
-     * {@link #read} then {@link #copy}, the read-first bound measured in one call.
+     * channel is taken in the sweep that copies this one (as the fused forward's channel groups
+     * do), groups of {@link #GROUP} channels to a task. Any exact forward must read a channel
+     * whole before it writes its first y, so copy / planarForward is the most such a forward can
+     * reach on this shape; beside the read-first bound it says which of the two ways pays on this
+     * machine (the fused kernels take this one only for tensors that fit in cache). A 2-D shape's
+     * channels share every row: there it is {@link #read} then {@link #copy}, the read-first
+     * bound measured in one call.
      */
     @Benchmark
     public float planarForward() {
@@ -232,10 +234,10 @@ public class BandwidthBenchmark extends JmhDefaults {
     }
 
     /**
-     * The passes NCHW backward makes over memory, with the arithmetic left out: per channel a
+     * The passes of an NCHW backward that reuses L2, with the arithmetic left out: per channel a
      * {@link #dot} of its two inputs, then a {@link #triad} over them again (from L2). The sums
-     * must be whole before the first dx, so this bounds fused NCHW backward at
-     * triad / planarBackward. A 2-D shape: {@link #dot} then {@link #triad}.
+     * must be whole before the first dx, so such a backward reaches at most triad /
+     * planarBackward. A 2-D shape: {@link #dot} then {@link #triad}.
      */
     @Benchmark
     public float planarBackward() {

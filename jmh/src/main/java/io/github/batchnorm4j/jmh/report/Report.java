@@ -93,12 +93,14 @@ public final class Report {
             });
             if (!bounds.isEmpty()) {
                 md.append("\n### bounds\n\n")
-                        .append("Training in NHWC (and on 2-D shapes) must read all of x, and backward all of dy too,\n")
-                        .append("before it writes anything. With no reuse from cache that caps forward at\n")
-                        .append("copy / (copy + read) of copy and backward at triad / (triad + dot) of triad (read first).\n")
-                        .append("In NCHW each channel must be read whole before its first y: the planar loops make the\n")
-                        .append("passes fused training makes, with the arithmetic left out, and cap it at\n")
-                        .append("copy / planarForward and triad / planarBackward (planar).\n\n")
+                        .append("Training must read a channel whole before its first y (backward: its x and dy before\n")
+                        .append("its first dx); in NHWC and on 2-D shapes every row holds every channel, so all of x.\n")
+                        .append("Read first: read all of it, then read it again from memory while writing, at most\n")
+                        .append("copy / (copy + read) of copy and triad / (triad + dot) of triad. Fused takes this path in\n")
+                        .append("both layouts for tensors over 1 MiB. Planar (NCHW): reduce a channel, then write it\n")
+                        .append("while it is still in L2; the planar loops make those passes with the arithmetic left out,\n")
+                        .append("at most copy / planarForward and triad / planarBackward. Fused takes it only for NCHW\n")
+                        .append("tensors up to 1 MiB, in cache either way.\n\n")
                         .append("| shape | threads | read first: forward ≤ | backward ≤ | planar: forward ≤ | backward ≤ |\n")
                         .append("|---|---|---:|---:|---:|---:|\n")
                         .append(bounds);

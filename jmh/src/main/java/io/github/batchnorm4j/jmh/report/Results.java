@@ -66,8 +66,9 @@ public final class Results {
     }
 
     /**
-     * The most an operation that must read all of its inputs before it writes anything (training
-     * in NHWC or on a 2-D shape: every row holds every channel) can reach, as a fraction of its
+     * The most an operation that reads all of its inputs before it writes anything (training in
+     * NHWC or on a 2-D shape, where every row holds every channel, and fused NCHW training on
+     * tensors over 1 MiB) can reach with nothing reused from cache, as a fraction of its
      * baseline: copy / (copy + read) for forward, triad / (triad + dot) for backward, the four
      * loops measured on {@code shape} and {@code threads} in the same run.
      */
@@ -78,9 +79,10 @@ public final class Results {
     }
 
     /**
-     * The most fused NCHW training can reach as a fraction of its baseline: copy / planarForward
-     * for forward, triad / planarBackward for backward (the passes it must make over memory, see
-     * BandwidthBenchmark), measured on {@code shape} and {@code threads} in the same run.
+     * The most NCHW training can reach as a fraction of its baseline when it writes each channel
+     * while the channel is still in L2: copy / planarForward for forward, triad / planarBackward
+     * for backward (those passes over memory, see BandwidthBenchmark), measured on {@code shape}
+     * and {@code threads} in the same run.
      */
     public Optional<Double> planarBound(boolean backward, String shape, String threads) {
         Optional<Measurement> baseline = find(backward ? "triad" : "copy", "", "", shape, threads);
