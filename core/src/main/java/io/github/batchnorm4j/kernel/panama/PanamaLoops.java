@@ -656,21 +656,7 @@ public final class PanamaLoops implements Loops {
     public void normalizeRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
             float[] mean, float[] scale, float[] beta, int cFrom, boolean relu) {
         int full = width - width % L;
-        int r = 0;
-        // four rows per load of the per-channel values, as in the row sums: with one row, the
-        // loads of mean, scale and beta bound the loop (one 512-bit load a cycle on Zen 4)
-        for (; r <= rows - ROWS; r += ROWS) {
-            int xa = xBase + r * stride;
-            int ya = yBase + r * stride;
-            for (int j = 0; j < full; j += L) {
-                normalizeRowsVector(x, xa + j, y, ya + j, stride, mean, scale, beta, cFrom + j, relu);
-            }
-            for (int i = 0; full < width && i < ROWS; i++) {
-                normalizeVector(x, xa + i * stride + full, y, ya + i * stride + full, width - full, mean, scale,
-                        beta, cFrom + full, relu);
-            }
-        }
-        for (; r < rows; r++) {
+        for (int r = 0; r < rows; r++) {
             int xa = xBase + r * stride;
             int ya = yBase + r * stride;
             for (int j = 0; j < full; j += L) {
@@ -680,18 +666,6 @@ public final class PanamaLoops implements Loops {
                 normalizeVector(x, xa + full, y, ya + full, width - full, mean, scale, beta, cFrom + full, relu);
             }
         }
-    }
-
-    /** Four rows of one vector of channels. */
-    private static void normalizeRowsVector(float[] x, int xa, float[] y, int ya, int stride, float[] mean,
-            float[] scale, float[] beta, int c, boolean relu) {
-        FloatVector mu = load(mean, c);
-        FloatVector sc = load(scale, c);
-        FloatVector be = load(beta, c);
-        activate(load(x, xa).sub(mu).fma(sc, be), relu).intoArray(y, ya);
-        activate(load(x, xa + stride).sub(mu).fma(sc, be), relu).intoArray(y, ya + stride);
-        activate(load(x, xa + 2 * stride).sub(mu).fma(sc, be), relu).intoArray(y, ya + 2 * stride);
-        activate(load(x, xa + 3 * stride).sub(mu).fma(sc, be), relu).intoArray(y, ya + 3 * stride);
     }
 
     private static void normalizeVector(float[] x, int xa, float[] y, int ya, int lanes, float[] mean,
@@ -710,20 +684,7 @@ public final class PanamaLoops implements Loops {
     public void scaleShiftRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
             float[] scale, float[] shift, int cFrom, boolean relu) {
         int full = width - width % L;
-        int r = 0;
-        // four rows per load of the per-channel values, as in normalizeRows
-        for (; r <= rows - ROWS; r += ROWS) {
-            int xa = xBase + r * stride;
-            int ya = yBase + r * stride;
-            for (int j = 0; j < full; j += L) {
-                scaleShiftRowsVector(x, xa + j, y, ya + j, stride, scale, shift, cFrom + j, relu);
-            }
-            for (int i = 0; full < width && i < ROWS; i++) {
-                scaleShiftVector(x, xa + i * stride + full, y, ya + i * stride + full, width - full, scale, shift,
-                        cFrom + full, relu);
-            }
-        }
-        for (; r < rows; r++) {
+        for (int r = 0; r < rows; r++) {
             int xa = xBase + r * stride;
             int ya = yBase + r * stride;
             for (int j = 0; j < full; j += L) {
@@ -733,17 +694,6 @@ public final class PanamaLoops implements Loops {
                 scaleShiftVector(x, xa + full, y, ya + full, width - full, scale, shift, cFrom + full, relu);
             }
         }
-    }
-
-    /** Four rows of one vector of channels. */
-    private static void scaleShiftRowsVector(float[] x, int xa, float[] y, int ya, int stride, float[] scale,
-            float[] shift, int c, boolean relu) {
-        FloatVector sc = load(scale, c);
-        FloatVector sh = load(shift, c);
-        activate(load(x, xa).fma(sc, sh), relu).intoArray(y, ya);
-        activate(load(x, xa + stride).fma(sc, sh), relu).intoArray(y, ya + stride);
-        activate(load(x, xa + 2 * stride).fma(sc, sh), relu).intoArray(y, ya + 2 * stride);
-        activate(load(x, xa + 3 * stride).fma(sc, sh), relu).intoArray(y, ya + 3 * stride);
     }
 
     private static void scaleShiftVector(float[] x, int xa, float[] y, int ya, int lanes, float[] scale,
