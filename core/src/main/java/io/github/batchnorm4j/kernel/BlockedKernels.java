@@ -85,6 +85,34 @@ abstract class BlockedKernels implements Kernels {
                 k -> task.run(k * perTask, Math.min(planes, (k + 1) * perTask)));
     }
 
+    /** Whether an NCHW tensor's elementwise sweeps go through the row loops (see {@link Blocking#SHORT_PLANE}). */
+    static boolean shortPlanes(Geometry g) {
+        return g.inner() < Blocking.SHORT_PLANE;
+    }
+
+    /**
+     * Runs {@code task} over the images of an NCHW tensor with short planes as rows of
+     * {@code C * inner} floats, in chunks of rows as for NHWC; the per-channel values go with
+     * {@link #spread}.
+     */
+    void forEachImageRows(Geometry g, long floats, RowsTask task) {
+        Blocking.Rows rows = Blocking.Rows.of(new Geometry(g.outer(), g.channels() * g.inner(), 1));
+        tasks.forEach(rows.chunks(), floats, k -> forEachSubBlock(rows, k, task));
+    }
+
+    /**
+     * Per-channel values spread over one image of an NCHW tensor, value c at positions
+     * {@code [c * inner, (c + 1) * inner)}, padded for the row loops.
+     */
+    float[] spread(float[] perChannel, Geometry g) {
+        int inner = g.inner();
+        float[] out = new float[paddedChannels(g.channels() * inner)];
+        for (int c = 0; c < g.channels(); c++) {
+            java.util.Arrays.fill(out, c * inner, (c + 1) * inner, perChannel[c]);
+        }
+        return out;
+    }
+
     /**
      * Runs {@code task} on every (channel, block) like {@link #forEachBlock}, in memory order
      * where a block lies within one plane: over plane ranges, each plane's blocks in turn.
@@ -135,7 +163,13 @@ abstract class BlockedKernels implements Kernels {
         int xo = x.offset();
         int yo = y.offset();
         long floats = 2L * g.size();
-        if (g.inner() > 1) {
+        if (g.inner() > 1 && shortPlanes(g)) {
+            int width = g.channels() * g.inner();
+            float[] scaleS = spread(scale, g);
+            float[] shiftS = spread(shift, g);
+            forEachImageRows(g, floats, (from, to) -> loops.scaleShiftRows(in, xo + from * width, out,
+                    yo + from * width, to - from, width, width, scaleS, shiftS, 0, relu));
+        } else if (g.inner() > 1) {
             int channels = g.channels();
             int inner = g.inner();
             forEachPlaneRange(g, floats, (from, to) -> {

@@ -18,6 +18,11 @@ final class Blocking {
     static final int ROW_BLOCK_FLOATS = 131072;
     /** NCHW tensors up to this many floats (1 MiB) keep a task's channels in L2 between sweeps. */
     static final int IN_CACHE_FLOATS = 1 << 18;
+    /**
+     * NCHW planes shorter than this are written through the row loops, an image a row with each
+     * channel's values spread over its plane: a call per plane costs more than the plane.
+     */
+    static final int SHORT_PLANE = 32;
     /** Floats in one task of an NCHW sweep over whole planes: 256 KiB, a quarter of L2. */
     static final int PLANE_RANGE_FLOATS = 65536;
     /** At most this many row chunks per NHWC tensor: enough tasks for any thread count. */

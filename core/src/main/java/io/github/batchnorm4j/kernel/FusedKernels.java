@@ -14,7 +14,8 @@ import io.github.batchnorm4j.parallel.Tasks;
  * <p>NCHW up to {@link Blocking#IN_CACHE_FLOATS}: one task reduces and normalizes whole channels,
  * one at a time, and one sweep normalizes a channel and sums the next. A larger NCHW tensor is
  * reduced first, block by block (in memory order where a block is one plane), then normalized
- * over contiguous ranges of planes: writing a channel at a time, a run of each image after the
+ * over contiguous ranges of planes (planes under {@link Blocking#SHORT_PLANE} floats: an image a
+ * row, through the row loops): writing a channel at a time, a run of each image after the
  * other, measured slower than reading x twice in memory order on the AMD machine of
  * jmh/RESULTS.md, even with the channel still in L2. With too few channels for the threads,
  * blocks are split over threads; every path merges the same block moments in the same order, so
@@ -142,6 +143,15 @@ public final class FusedKernels extends BlockedKernels {
                 finish(moments, c);
             }
             int inner = g.inner();
+            if (shortPlanes(g)) {
+                int width = channels * inner;
+                float[] meanS = spread(mean, g);
+                float[] scaleS = spread(scale, g);
+                float[] betaS = spread(beta, g);
+                forEachImageRows(g, 2L * g.size(), (from, to) -> loops.normalizeRows(in, xo + from * width, out,
+                        yo + from * width, to - from, width, width, meanS, scaleS, betaS, 0, relu));
+                return;
+            }
             forEachPlaneRange(g, 2L * g.size(), (from, to) -> {
                 for (int p = from; p < to; p++) {
                     int c = p % channels;
@@ -388,6 +398,19 @@ public final class FusedKernels extends BlockedKernels {
                 coefficients(ch, sumDy, sumDyDev, ch, a, b, c, dgamma, dbeta);
             }
             int inner = g.inner();
+            if (shortPlanes(g)) {
+                int width = channels * inner;
+                float[] meanS = spread(mean, g);
+                float[] aS = spread(a, g);
+                float[] bS = spread(b, g);
+                float[] cS = spread(c, g);
+                forEachImageRows(g, 3L * g.size(), (from, to) -> {
+                    int at = from * width;
+                    loops.gradientApplyRows(in, xo + at, grad, dyo + at, mask, yo + at, out, dxo + at, to - from,
+                            width, width, meanS, aS, bS, cS, 0);
+                });
+                return;
+            }
             forEachPlaneRange(g, 3L * g.size(), (from, to) -> {
                 for (int p = from; p < to; p++) {
                     int ch = p % channels;
