@@ -79,6 +79,8 @@ abstract class BlockedKernels implements Kernels {
      * of jmh/RESULTS.md, with or without the channel still in L2.)
      */
     void forEachPlaneRange(Geometry g, long floats, PlanesTask task) {
+        // Callers repeat the loop over a range's planes themselves: a shared one calling a lambda
+        // per plane measured 10-50% slower for inference on (32,256,14,14) and (1024,64,33).
         int planes = g.outer() * g.channels();
         int perTask = Math.max(1, Blocking.PLANE_RANGE_FLOATS / g.inner());
         tasks.forEach(Math.ceilDiv(planes, perTask), floats,
