@@ -104,13 +104,26 @@ abstract class BlockedKernels implements Kernels {
 
     /**
      * Per-channel values spread over one image of an NCHW tensor, value c at positions
-     * {@code [c * inner, (c + 1) * inner)}, padded for the row loops.
+     * {@code [c * inner, (c + 1) * inner)}, {@link #repeated} for the row loops.
      */
     float[] spread(float[] perChannel, Geometry g) {
         int inner = g.inner();
-        float[] out = new float[paddedChannels(g.channels() * inner)];
+        float[] image = new float[g.channels() * inner];
         for (int c = 0; c < g.channels(); c++) {
-            java.util.Arrays.fill(out, c * inner, (c + 1) * inner, perChannel[c]);
+            java.util.Arrays.fill(image, c * inner, (c + 1) * inner, perChannel[c]);
+        }
+        return repeated(image, image.length);
+    }
+
+    /**
+     * The first {@code width} values of {@code perChannel} repeated to {@code width + lanes}
+     * values, index i holding value {@code i % width}: what the whole-row loops read (see
+     * {@link Loops#normalizeRows}).
+     */
+    float[] repeated(float[] perChannel, int width) {
+        float[] out = new float[width + loops.lanes()];
+        for (int i = 0; i < out.length; i += width) {
+            System.arraycopy(perChannel, 0, out, i, Math.min(width, out.length - i));
         }
         return out;
     }
@@ -170,7 +183,7 @@ abstract class BlockedKernels implements Kernels {
             float[] scaleS = spread(scale, g);
             float[] shiftS = spread(shift, g);
             forEachImageRows(g, floats, (from, to) -> loops.scaleShiftRows(in, xo + from * width, out,
-                    yo + from * width, to - from, width, width, scaleS, shiftS, 0, relu));
+                    yo + from * width, to - from, width, scaleS, shiftS, relu));
         } else if (g.inner() > 1) {
             int channels = g.channels();
             int inner = g.inner();
@@ -184,11 +197,11 @@ abstract class BlockedKernels implements Kernels {
         } else {
             int channels = g.channels();
             Blocking.Rows rows = Blocking.Rows.of(g);
-            float[] scaleP = padded(scale);
-            float[] shiftP = padded(shift);
+            float[] scaleR = repeated(scale, channels);
+            float[] shiftR = repeated(shift, channels);
             tasks.forEach(rows.chunks(), floats, k -> forEachSubBlock(rows, k, (from, to) ->
                     loops.scaleShiftRows(in, xo + from * channels, out, yo + from * channels,
-                            to - from, channels, channels, scaleP, shiftP, 0, relu)));
+                            to - from, channels, scaleR, shiftR, relu)));
         }
     }
 
@@ -241,10 +254,14 @@ abstract class BlockedKernels implements Kernels {
                     g.reductionSize(), batchStatistics, a, b, cc, dgamma, dbeta);
         }
         float[] target = dx.array();
+        float[] meanR = repeated(mean, channels);
+        float[] aR = repeated(a, channels);
+        float[] bR = repeated(b, channels);
+        float[] cR = repeated(cc, channels);
         forEachSubBlockLastChunkFirst(rows, 3L * g.size(), (from, to) -> {
             int at = from * channels;
             loops.gradientApplyRows(in, x.offset() + at, grad, dy.offset() + at, out, yo + at,
-                    target, dx.offset() + at, to - from, channels, channels, meanP, a, b, cc, 0);
+                    target, dx.offset() + at, to - from, channels, meanR, aR, bR, cR);
         });
     }
 

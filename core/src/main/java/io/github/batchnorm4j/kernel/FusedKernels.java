@@ -149,7 +149,7 @@ public final class FusedKernels extends BlockedKernels {
                 float[] scaleS = spread(scale, g);
                 float[] betaS = spread(beta, g);
                 forEachImageRows(g, 2L * g.size(), (from, to) -> loops.normalizeRows(in, xo + from * width, out,
-                        yo + from * width, to - from, width, width, meanS, scaleS, betaS, 0, relu));
+                        yo + from * width, to - from, width, meanS, scaleS, betaS, relu));
                 return;
             }
             forEachPlaneRange(g, 2L * g.size(), (from, to) -> {
@@ -303,11 +303,12 @@ public final class FusedKernels extends BlockedKernels {
             for (int c = 0; c < channels; c++) {
                 finish(total, c);
             }
-            float[] meanP = padded(mean);
-            float[] betaP = padded(beta);
+            float[] meanR = repeated(mean, channels);
+            float[] scaleR = repeated(scale, channels);
+            float[] betaR = repeated(beta, channels);
             forEachSubBlockLastChunkFirst(rows, 2L * g.size(), (from, to) ->
                     loops.normalizeRows(in, xo + from * channels, out, yo + from * channels, to - from,
-                            channels, channels, meanP, scale, betaP, 0, relu));
+                            channels, meanR, scaleR, betaR, relu));
         }
     }
 
@@ -407,7 +408,7 @@ public final class FusedKernels extends BlockedKernels {
                 forEachImageRows(g, 3L * g.size(), (from, to) -> {
                     int at = from * width;
                     loops.gradientApplyRows(in, xo + at, grad, dyo + at, mask, yo + at, out, dxo + at, to - from,
-                            width, width, meanS, aS, bS, cS, 0);
+                            width, meanS, aS, bS, cS);
                 });
                 return;
             }

@@ -186,25 +186,20 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
-    public void normalizeRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
-            float[] mean, float[] scale, float[] beta, int cFrom, boolean relu) {
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < width; j++) {
-                int c = cFrom + j;
-                y[yBase + r * stride + j] =
-                        activate(Math.fma(x[xBase + r * stride + j] - mean[c], scale[c], beta[c]), relu);
-            }
+    public void normalizeRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,
+            float[] mean, float[] scale, float[] beta, boolean relu) {
+        for (int i = 0, n = rows * width; i < n; i++) {
+            int c = i % width;
+            y[yFrom + i] = activate(Math.fma(x[xFrom + i] - mean[c], scale[c], beta[c]), relu);
         }
     }
 
     @Override
-    public void scaleShiftRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
-            float[] scale, float[] shift, int cFrom, boolean relu) {
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < width; j++) {
-                int c = cFrom + j;
-                y[yBase + r * stride + j] = activate(Math.fma(x[xBase + r * stride + j], scale[c], shift[c]), relu);
-            }
+    public void scaleShiftRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,
+            float[] scale, float[] shift, boolean relu) {
+        for (int i = 0, n = rows * width; i < n; i++) {
+            int c = i % width;
+            y[yFrom + i] = activate(Math.fma(x[xFrom + i], scale[c], shift[c]), relu);
         }
     }
 
@@ -226,16 +221,12 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
-    public void gradientApplyRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
-            float[] dx, int dxBase, int rows, int stride, int width, float[] mean, float[] a,
-            float[] b, float[] c, int cFrom) {
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < width; j++) {
-                int ch = cFrom + j;
-                int at = r * stride + j;
-                float d = masked(dy[dyBase + at], y, yBase + at);
-                dx[dxBase + at] = Math.fma(d, a[ch], -Math.fma(x[xBase + at] - mean[ch], b[ch], c[ch]));
-            }
+    public void gradientApplyRows(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
+            float[] dx, int dxFrom, int rows, int width, float[] mean, float[] a, float[] b, float[] c) {
+        for (int i = 0, n = rows * width; i < n; i++) {
+            int ch = i % width;
+            float d = masked(dy[dyFrom + i], y, yFrom + i);
+            dx[dxFrom + i] = Math.fma(d, a[ch], -Math.fma(x[xFrom + i] - mean[ch], b[ch], c[ch]));
         }
     }
 

@@ -77,11 +77,12 @@ public final class VectorizedKernels extends BlockedKernels {
             }
             float[] out = y.array();
             int yo = y.offset();
-            float[] meanP = padded(mean);
-            float[] betaP = padded(beta);
+            float[] meanR = repeated(mean, channels);
+            float[] scaleR = repeated(scale, channels);
+            float[] betaR = repeated(beta, channels);
             tasks.forEach(rows.chunks(), 2L * g.size(), k -> forEachSubBlock(rows, k, (from, to) ->
                     loops.normalizeRows(in, xo + from * channels, out, yo + from * channels,
-                            to - from, channels, channels, meanP, scale, betaP, 0, relu)));
+                            to - from, channels, meanR, scaleR, betaR, relu)));
         }
     }
 

@@ -521,14 +521,14 @@ public final class PanamaLoops implements Loops {
 
     // Row loops walk row by row, so memory streams in order; per-channel sums accumulate in
     // their output arrays, which stay in L1. Each vector body lives in its own small method that
-    // At the channel edge the data is loaded masked (0 in lanes past the width) but the sums are
-    // loaded and stored whole: a masked store does not forward to the next row's load, and
-    // waiting for it made NHWC with 17 channels 4-5x slower than with 16.
-    //
     // takes only arrays and ints: C1 runs out of registers on a method holding several (it
-    // inlines the Vector API's Java fallbacks) and such a method then never reaches C2; a small
-    // one does, and nothing is boxed when it is not inlined. The full-vector and masked bodies
-    // repeat one shape on purpose: a shared one would need a mask passed in, which boxes.
+    // inlines the Vector API's Java fallbacks) and such a method then never reaches C2. The
+    // full-vector and masked bodies repeat one shape on purpose: a shared one would need a mask
+    // passed in, which boxes. At the channel edge the data is loaded masked (0 in lanes past the
+    // width) but the sums are loaded and stored whole: a masked store does not forward to the
+    // next row's load, and waiting for it made NHWC with 17 channels 4-5x slower than with 16.
+    // The two-sum sweeps take the edge vector down all rows in a loop of its own, its sums in
+    // registers: called inside their row loops its masked body was boxed (JFR allocation samples).
 
     @Override
     public void sumDeviationsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
@@ -563,13 +563,13 @@ public final class PanamaLoops implements Loops {
         java.util.Arrays.fill(squares, cFrom, cFrom + width, 0f);
         int full = width - width % L;
         int r = 0;
+        // whole vectors four rows at a time, then a row at a time; the edge vector down all rows
+        // in a method of its own (called from inside these loops it was boxed: 33 KB allocated
+        // per (7,17,13,13) forward)
         for (; r <= rows - ROWS; r += ROWS) {
             int row = base + r * stride;
             for (int j = 0; j < full; j += L) {
                 addDeviationSumsOfRows(a, row + j, stride, shift, sums, squares, cFrom + j);
-            }
-            if (full < width) {
-                addDeviationSumsOfRows(a, row + full, stride, width - full, shift, sums, squares, cFrom + full);
             }
         }
         for (; r < rows; r++) {
@@ -577,10 +577,26 @@ public final class PanamaLoops implements Loops {
             for (int j = 0; j < full; j += L) {
                 addDeviationSums(a, row + j, shift, sums, squares, cFrom + j);
             }
-            if (full < width) {
-                addDeviationSums(a, row + full, width - full, shift, sums, squares, cFrom + full);
-            }
         }
+        if (full < width) {
+            deviationSumsEdge(a, base + full, rows, stride, width - full, shift, sums, squares, cFrom + full);
+        }
+    }
+
+    /** Both shifted sums of the last {@code lanes} channels of every row, a row at a time. */
+    private static void deviationSumsEdge(float[] a, int at, int rows, int stride, int lanes, float[] shift,
+            float[] sums, float[] squares, int c) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        FloatVector k = load(shift, c, m);
+        FloatVector s = load(sums, c);
+        FloatVector q = load(squares, c);
+        for (int r = 0; r < rows; r++) {
+            FloatVector d = load(a, at + r * stride, m).sub(k);
+            s = s.add(d);
+            q = d.fma(d, q);
+        }
+        s.intoArray(sums, c);
+        q.intoArray(squares, c);
     }
 
     /** Four rows' shifted values and squares of one vector of channels, added to the sums once. */
@@ -597,30 +613,8 @@ public final class PanamaLoops implements Loops {
         load(squares, c).add(q01.add(q23)).intoArray(squares, c);
     }
 
-    private static void addDeviationSumsOfRows(float[] a, int at, int stride, int lanes, float[] shift,
-            float[] sums, float[] squares, int c) {
-        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
-        FloatVector k = load(shift, c, m);
-        FloatVector d0 = load(a, at, m).sub(k);
-        FloatVector d1 = load(a, at + stride, m).sub(k);
-        FloatVector d2 = load(a, at + 2 * stride, m).sub(k);
-        FloatVector d3 = load(a, at + 3 * stride, m).sub(k);
-        load(sums, c).add(d0.add(d1).add(d2.add(d3))).intoArray(sums, c);
-        FloatVector q01 = d1.fma(d1, d0.mul(d0));
-        FloatVector q23 = d3.fma(d3, d2.mul(d2));
-        load(squares, c).add(q01.add(q23)).intoArray(squares, c);
-    }
-
     private static void addDeviationSums(float[] a, int at, float[] shift, float[] sums, float[] squares, int c) {
         FloatVector d = load(a, at).sub(load(shift, c));
-        load(sums, c).add(d).intoArray(sums, c);
-        d.fma(d, load(squares, c)).intoArray(squares, c);
-    }
-
-    private static void addDeviationSums(float[] a, int at, int lanes, float[] shift, float[] sums,
-            float[] squares, int c) {
-        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
-        FloatVector d = load(a, at, m).sub(load(shift, c, m));
         load(sums, c).add(d).intoArray(sums, c);
         d.fma(d, load(squares, c)).intoArray(squares, c);
     }
@@ -652,59 +646,47 @@ public final class PanamaLoops implements Loops {
         d.fma(d, load(out, c)).intoArray(out, c);
     }
 
-    @Override
-    public void normalizeRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
-            float[] mean, float[] scale, float[] beta, int cFrom, boolean relu) {
-        int full = width - width % L;
-        for (int r = 0; r < rows; r++) {
-            int xa = xBase + r * stride;
-            int ya = yBase + r * stride;
-            for (int j = 0; j < full; j += L) {
-                normalizeVector(x, xa + j, y, ya + j, L, mean, scale, beta, cFrom + j, relu);
-            }
-            if (full < width) {
-                normalizeVector(x, xa + full, y, ya + full, width - full, mean, scale, beta, cFrom + full, relu);
-            }
-        }
-    }
+    // The whole-row loops below share one shape: k walks the block a vector at a time and j, the
+    // channel its first lane holds, steps by L modulo width (per-channel arrays are repeated, see
+    // Loops); one masked vector ends the block. Each keeps its own copy: a body passed in as a
+    // lambda would not inline into all of them.
 
-    private static void normalizeVector(float[] x, int xa, float[] y, int ya, int lanes, float[] mean,
-            float[] scale, float[] beta, int c, boolean relu) {
-        if (lanes == L) {
-            FloatVector v = load(x, xa).sub(load(mean, c)).fma(load(scale, c), load(beta, c));
-            (relu ? v.max(0f) : v).intoArray(y, ya);
-        } else {
-            VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
-            FloatVector v = load(x, xa, m).sub(load(mean, c, m)).fma(load(scale, c, m), load(beta, c, m));
-            (relu ? v.max(0f) : v).intoArray(y, ya, m);
+    @Override
+    public void normalizeRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,
+            float[] mean, float[] scale, float[] beta, boolean relu) {
+        int n = rows * width;
+        int step = L % width;
+        int j = 0;
+        int k = 0;
+        for (; k <= n - L; k += L) {
+            FloatVector v = load(x, xFrom + k).sub(load(mean, j)).fma(load(scale, j), load(beta, j));
+            activate(v, relu).intoArray(y, yFrom + k);
+            j += step;
+            j = j >= width ? j - width : j;
+        }
+        if (k < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(k, n);
+            FloatVector v = load(x, xFrom + k, m).sub(load(mean, j, m)).fma(load(scale, j, m), load(beta, j, m));
+            activate(v, relu).intoArray(y, yFrom + k, m);
         }
     }
 
     @Override
-    public void scaleShiftRows(float[] x, int xBase, float[] y, int yBase, int rows, int stride, int width,
-            float[] scale, float[] shift, int cFrom, boolean relu) {
-        int full = width - width % L;
-        for (int r = 0; r < rows; r++) {
-            int xa = xBase + r * stride;
-            int ya = yBase + r * stride;
-            for (int j = 0; j < full; j += L) {
-                scaleShiftVector(x, xa + j, y, ya + j, L, scale, shift, cFrom + j, relu);
-            }
-            if (full < width) {
-                scaleShiftVector(x, xa + full, y, ya + full, width - full, scale, shift, cFrom + full, relu);
-            }
+    public void scaleShiftRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,
+            float[] scale, float[] shift, boolean relu) {
+        int n = rows * width;
+        int step = L % width;
+        int j = 0;
+        int k = 0;
+        for (; k <= n - L; k += L) {
+            activate(load(x, xFrom + k).fma(load(scale, j), load(shift, j)), relu).intoArray(y, yFrom + k);
+            j += step;
+            j = j >= width ? j - width : j;
         }
-    }
-
-    private static void scaleShiftVector(float[] x, int xa, float[] y, int ya, int lanes, float[] scale,
-            float[] shift, int c, boolean relu) {
-        if (lanes == L) {
-            FloatVector v = load(x, xa).fma(load(scale, c), load(shift, c));
-            (relu ? v.max(0f) : v).intoArray(y, ya);
-        } else {
-            VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
-            FloatVector v = load(x, xa, m).fma(load(scale, c, m), load(shift, c, m));
-            (relu ? v.max(0f) : v).intoArray(y, ya, m);
+        if (k < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(k, n);
+            activate(load(x, xFrom + k, m).fma(load(scale, j, m), load(shift, j, m)), relu)
+                    .intoArray(y, yFrom + k, m);
         }
     }
 
@@ -718,9 +700,9 @@ public final class PanamaLoops implements Loops {
         java.util.Arrays.fill(sumDyDev, cFrom, cFrom + width, 0f);
         int full = width - width % L;
         int r = 0;
-        // four rows at a time for whole vectors; the edge vector takes the one-row masked body
-        // four times: a masked four-row body is too large for C1 ("out of virtual registers"),
-        // never reaches C2, and boxes every vector
+        // four rows at a time for whole vectors, then the rest a row at a time; the edge vector
+        // goes down all rows in a method of its own (inside this one, C2 did not inline it and
+        // boxed every edge vector: 117 KB allocated per (7,17,13,13) backward)
         for (; r <= rows - ROWS; r += ROWS) {
             int row = r * stride;
             for (int j = 0; j < full; j += L) {
@@ -732,23 +714,42 @@ public final class PanamaLoops implements Loops {
                             mean, sumDy, sumDyDev, cFrom + j);
                 }
             }
-            for (int i = 0; full < width && i < ROWS; i++) {
-                int at = row + i * stride + full;
-                addGradientSums(x, xBase + at, dy, dyBase + at, y, yBase + at, width - full, mean, sumDy,
-                        sumDyDev, cFrom + full);
-            }
         }
         for (; r < rows; r++) {
             int row = r * stride;
-            for (int j = 0; j < width; j += L) {
-                if (y == null && j < full) {
+            for (int j = 0; j < full; j += L) {
+                if (y == null) {
                     addGradientSums(x, xBase + row + j, dy, dyBase + row + j, mean, sumDy, sumDyDev, cFrom + j);
                 } else {
-                    addGradientSums(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j,
-                            Math.min(L, width - j), mean, sumDy, sumDyDev, cFrom + j);
+                    addGradientSums(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j, L, mean,
+                            sumDy, sumDyDev, cFrom + j);
                 }
             }
         }
+        if (full < width) {
+            gradientSumsEdge(x, xBase + full, dy, dyBase + full, y, yBase + full, rows, stride, width - full,
+                    mean, sumDy, sumDyDev, cFrom + full);
+        }
+    }
+
+    /** Both sums of the last {@code lanes} channels of every row, a row at a time. */
+    private static void gradientSumsEdge(float[] x, int xa, float[] dy, int da, float[] y, int ya, int rows,
+            int stride, int lanes, float[] mean, float[] sumDy, float[] sumDyDev, int c) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
+        FloatVector mu = load(mean, c, m);
+        FloatVector s = load(sumDy, c);
+        FloatVector t = load(sumDyDev, c);
+        for (int r = 0; r < rows; r++) {
+            int at = r * stride;
+            FloatVector d = load(dy, da + at, m);
+            if (y != null) {
+                d = FloatVector.zero(SPECIES).blend(d, load(y, ya + at, m).compare(VectorOperators.GT, 0f));
+            }
+            s = s.add(d);
+            t = d.fma(load(x, xa + at, m).sub(mu), t);
+        }
+        s.intoArray(sumDy, c);
+        t.intoArray(sumDyDev, c);
     }
 
     /** Four rows of one vector of channels, added to the sums once. */
@@ -799,51 +800,60 @@ public final class PanamaLoops implements Loops {
     }
 
     @Override
-    public void gradientApplyRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
-            float[] dx, int dxBase, int rows, int stride, int width, float[] mean, float[] a,
-            float[] b, float[] c, int cFrom) {
-        int full = width - width % L;
-        for (int r = 0; r < rows; r++) {
-            int row = r * stride;
-            for (int j = 0; j < full; j += L) {
-                if (y == null) {
-                    gradientApplyVector(x, xBase + row + j, dy, dyBase + row + j, dx, dxBase + row + j,
-                            mean, a, b, c, cFrom + j);
-                } else {
-                    gradientApplyVector(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j,
-                            dx, dxBase + row + j, mean, a, b, c, cFrom + j);
-                }
-            }
-            for (int j = full; j < width; j += L) {
-                gradientApplyVector(x, xBase + row + j, dy, dyBase + row + j, y, yBase + row + j,
-                        dx, dxBase + row + j, Math.min(L, width - j), mean, a, b, c, cFrom + j);
-            }
+    public void gradientApplyRows(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
+            float[] dx, int dxFrom, int rows, int width, float[] mean, float[] a, float[] b, float[] c) {
+        // each body in a method of its own: in one method C2 stopped inlining the vector
+        // intrinsics and boxed every vector (1.3 MB allocated per (7,17,13,13) backward)
+        int n = rows * width;
+        int k = n - n % L;
+        if (y == null) {
+            gradientApplyFlat(x, xFrom, dy, dyFrom, dx, dxFrom, k, width, mean, a, b, c);
+        } else {
+            gradientApplyFlat(x, xFrom, dy, dyFrom, y, yFrom, dx, dxFrom, k, width, mean, a, b, c);
+        }
+        if (k < n) {
+            gradientApplyEnd(x, xFrom + k, dy, dyFrom + k, y, yFrom + k, dx, dxFrom + k, n - k, k % width,
+                    mean, a, b, c);
         }
     }
 
-    private static void gradientApplyVector(float[] x, int xa, float[] dy, int da, float[] dx, int dxa,
-            float[] mean, float[] a, float[] b, float[] c, int ch) {
-        FloatVector t = load(x, xa).sub(load(mean, ch)).fma(load(b, ch), load(c, ch));
-        load(dy, da).fma(load(a, ch), t.neg()).intoArray(dx, dxa);
+    private static void gradientApplyFlat(float[] x, int xFrom, float[] dy, int dyFrom, float[] dx, int dxFrom,
+            int n, int width, float[] mean, float[] a, float[] b, float[] c) {
+        int step = L % width;
+        int j = 0;
+        for (int k = 0; k < n; k += L) {
+            FloatVector t = load(x, xFrom + k).sub(load(mean, j)).fma(load(b, j), load(c, j));
+            load(dy, dyFrom + k).fma(load(a, j), t.neg()).intoArray(dx, dxFrom + k);
+            j += step;
+            j = j >= width ? j - width : j;
+        }
     }
 
     /** With ReLU: dy' is dy where y > 0. */
-    private static void gradientApplyVector(float[] x, int xa, float[] dy, int da, float[] y, int ya,
-            float[] dx, int dxa, float[] mean, float[] a, float[] b, float[] c, int ch) {
-        FloatVector d = FloatVector.zero(SPECIES).blend(load(dy, da), load(y, ya).compare(VectorOperators.GT, 0f));
-        FloatVector t = load(x, xa).sub(load(mean, ch)).fma(load(b, ch), load(c, ch));
-        d.fma(load(a, ch), t.neg()).intoArray(dx, dxa);
+    private static void gradientApplyFlat(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
+            float[] dx, int dxFrom, int n, int width, float[] mean, float[] a, float[] b, float[] c) {
+        int step = L % width;
+        int j = 0;
+        for (int k = 0; k < n; k += L) {
+            FloatVector d = FloatVector.zero(SPECIES).blend(load(dy, dyFrom + k),
+                    load(y, yFrom + k).compare(VectorOperators.GT, 0f));
+            FloatVector t = load(x, xFrom + k).sub(load(mean, j)).fma(load(b, j), load(c, j));
+            d.fma(load(a, j), t.neg()).intoArray(dx, dxFrom + k);
+            j += step;
+            j = j >= width ? j - width : j;
+        }
     }
 
-    private static void gradientApplyVector(float[] x, int xa, float[] dy, int da, float[] y, int ya,
-            float[] dx, int dxa, int lanes, float[] mean, float[] a, float[] b, float[] c, int ch) {
+    /** The last {@code lanes} values of a block, from channel j on. */
+    private static void gradientApplyEnd(float[] x, int xa, float[] dy, int da, float[] y, int ya,
+            float[] dx, int dxa, int lanes, int j, float[] mean, float[] a, float[] b, float[] c) {
         VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
         FloatVector d = load(dy, da, m);
         if (y != null) {
             d = FloatVector.zero(SPECIES).blend(d, load(y, ya, m).compare(VectorOperators.GT, 0f));
         }
-        FloatVector t = load(x, xa, m).sub(load(mean, ch, m)).fma(load(b, ch, m), load(c, ch, m));
-        d.fma(load(a, ch, m), t.neg()).intoArray(dx, dxa, m);
+        FloatVector t = load(x, xa, m).sub(load(mean, j, m)).fma(load(b, j, m), load(c, j, m));
+        d.fma(load(a, j, m), t.neg()).intoArray(dx, dxa, m);
     }
 
     @Override
