@@ -113,14 +113,19 @@ class TasksTest {
 
     @Test
     void helpersOfTheOwnPoolTakePartInTheCallsThatFollowClosely() {
-        OWN.forEach(64, LARGE, i -> spin(2_000));
+        // up to five rounds: on a shared 2-core machine another tenant can keep the helpers off
+        // the cores for a whole round of 20 calls (seen once); with the mechanism broken, no
+        // round is ever helped
         int helped = 0;
-        for (int call = 0; call < 20; call++) {
-            if (tasksElsewhere(OWN, MID_SIZE) > 0) {
-                helped++;
+        for (int round = 0; round < 5 && helped == 0; round++) {
+            OWN.forEach(64, LARGE, i -> spin(2_000));
+            for (int call = 0; call < 20; call++) {
+                if (tasksElsewhere(OWN, MID_SIZE) > 0) {
+                    helped++;
+                }
             }
         }
-        assertTrue(helped > 0, "calls of " + MID_SIZE + " floats that helpers took part in, of 20");
+        assertTrue(helped > 0, "calls of " + MID_SIZE + " floats that helpers took part in, of 20 in each of 5 rounds");
     }
 
     @Test
