@@ -97,8 +97,8 @@ public interface Loops {
     // block is channel i % width. Per-channel arrays are repeated (see BlockedKernels#repeated):
     // index i holds channel i % width for i < width + lanes() - 1, so a vector that starts at
     // any channel reads its channels in one load, across the end of a row too. One flat loop then
-    // covers the block, with a masked vector only at its end: a loop per row measured 10-25%
-    // slower on (32,256,14,14) and (2048,512) NHWC, and 2x on 17 channels.
+    // covers the block, with a masked vector only at its end: a loop per row measured 11-29%
+    // slower on (32,256,14,14) and (2048,512) NHWC inference, and 3-5x on (7,17,13,13).
 
     /** {@code y(r, j) = (x(r, j) - mean[j]) * scale[j] + beta[j]}, ReLU when asked. */
     void normalizeRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,

@@ -9,8 +9,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link Loops} with the Vector API. Every run loop has one shape: a main loop of four vectors a
- * step into four accumulators, a one-vector loop, then a masked tail. Row loops take the
- * channels a vector at a time (masked at the edge) and walk the rows inside. The two shapes
+ * step into four accumulators, a one-vector loop, then a masked tail. Row sums take the
+ * channels a vector at a time (masked at the edge) and walk the rows inside; the row loops that
+ * write walk a block of whole rows as one flat loop. The shapes
  * repeat across operations on purpose: folding them into a shared abstraction would box the
  * vectors and cost the speed these loops exist for.
  */
