@@ -171,6 +171,24 @@ public class BandwidthBenchmark extends JmhDefaults {
     }
 
     /**
+     * The passes of a forward that reads first, with the arithmetic left out: {@link #read} of
+     * the whole tensor, then {@link #copy}, in one call. Measured as one operation, the read
+     * finds in cache what the copy before it left there, as a kernel's statistics sweep does:
+     * on a tensor that almost fits in L3, {@code copy / (copy + read)} from two separate
+     * measurements counts a read that hits L3 on every call.
+     */
+    @Benchmark
+    public float readFirstForward() {
+        return read() + copy()[0];
+    }
+
+    /** {@link #dot} then {@link #triad} in one call: the backward's read-first passes. */
+    @Benchmark
+    public float readFirstBackward() {
+        return dot() + triad()[0];
+    }
+
+    /**
      * The passes of an NCHW forward that reuses L2, with the arithmetic left out: each channel is
      * read once to sum it, then read again (from L2) while it is copied, and the sum of the next
      * channel is taken in the sweep that copies this one (as the fused forward's channel groups

@@ -4,7 +4,8 @@ package io.github.batchnorm4j.jmh.report;
  * One JMH result: which benchmark method, its parameters, and the average time per operation.
  *
  * @param operation the benchmark method: forwardTraining, forwardInference, backward, copy, triad,
- *     arraycopy, read, dot, planarForward, planarBackward, nchwToNhwc, nhwcToNchw
+ *     arraycopy, read, dot, readFirstForward, readFirstBackward, planarForward, planarBackward,
+ *     nchwToNhwc, nhwcToNchw
  * @param variant NAIVE, VECTORIZED or FUSED; empty for baselines and conversions
  * @param layout NCHW or NHWC; empty where the benchmark has none
  * @param shape the shape parameter, e.g. "32x64x56x56" or "2048x512"
@@ -27,8 +28,8 @@ public record Measurement(String operation, String variant, String layout, Strin
     /**
      * Bytes the operation must move at the least (DESIGN.md): forward, inference, copy and layout
      * conversion read one tensor and write one (8 bytes an element); backward and triad read two
-     * and write one (12); the read baseline reads one (4), the dot baseline two (8). The planar
-     * baselines count the traffic of the operation they bound (8 and 12).
+     * and write one (12); the read baseline reads one (4), the dot baseline two (8). The
+     * read-first and planar loops count the traffic of the operation they bound (8 and 12).
      */
     public long minimalBytes() {
         return switch (operation) {
@@ -50,12 +51,16 @@ public record Measurement(String operation, String variant, String layout, Strin
 
     public boolean isBaseline() {
         return switch (operation) {
-            case "copy", "triad", "arraycopy", "read", "dot", "planarForward", "planarBackward" -> true;
+            case "copy", "triad", "arraycopy", "read", "dot", "readFirstForward", "readFirstBackward",
+                    "planarForward", "planarBackward" -> true;
             default -> false;
         };
     }
 
     private boolean isBackwardLike() {
-        return operation.equals("backward") || operation.equals("triad") || operation.equals("planarBackward");
+        return switch (operation) {
+            case "backward", "triad", "readFirstBackward", "planarBackward" -> true;
+            default -> false;
+        };
     }
 }

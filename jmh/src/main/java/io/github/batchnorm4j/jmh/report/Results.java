@@ -68,14 +68,12 @@ public final class Results {
     /**
      * The most an operation that reads all of its inputs before it writes anything (training in
      * NHWC or on a 2-D shape, where every row holds every channel, and fused NCHW training on
-     * tensors over 1 MiB) can reach with nothing reused from cache, as a fraction of its
-     * baseline: copy / (copy + read) for forward, triad / (triad + dot) for backward, the four
-     * loops measured on {@code shape} and {@code threads} in the same run.
+     * tensors over 1 MiB) can reach, as a fraction of its baseline: copy / readFirstForward for
+     * forward, triad / readFirstBackward for backward (both passes in one call, see
+     * BandwidthBenchmark), measured on {@code shape} and {@code threads} in the same run.
      */
     public Optional<Double> readFirstBound(boolean backward, String shape, String threads) {
-        Optional<Measurement> write = find(backward ? "triad" : "copy", "", "", shape, threads);
-        Optional<Measurement> read = find(backward ? "dot" : "read", "", "", shape, threads);
-        return write.flatMap(w -> read.map(r -> w.msPerOp() / (w.msPerOp() + r.msPerOp())));
+        return bound(backward, backward ? "readFirstBackward" : "readFirstForward", shape, threads);
     }
 
     /**
@@ -85,9 +83,14 @@ public final class Results {
      * and {@code threads} in the same run.
      */
     public Optional<Double> planarBound(boolean backward, String shape, String threads) {
+        return bound(backward, backward ? "planarBackward" : "planarForward", shape, threads);
+    }
+
+    /** The baseline's time (copy, or triad for backward) over the time of the loops {@code passes}. */
+    private Optional<Double> bound(boolean backward, String passes, String shape, String threads) {
         Optional<Measurement> baseline = find(backward ? "triad" : "copy", "", "", shape, threads);
-        Optional<Measurement> passes = find(backward ? "planarBackward" : "planarForward", "", "", shape, threads);
-        return baseline.flatMap(b -> passes.map(p -> b.msPerOp() / p.msPerOp()));
+        Optional<Measurement> made = find(passes, "", "", shape, threads);
+        return baseline.flatMap(b -> made.map(p -> b.msPerOp() / p.msPerOp()));
     }
 
     /** This operation's GB/s over its baseline's (copy or triad) GB/s, measured in the same run. */
