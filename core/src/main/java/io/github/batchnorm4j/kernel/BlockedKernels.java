@@ -87,6 +87,32 @@ abstract class BlockedKernels implements Kernels {
                 k -> task.run(k * perTask, Math.min(planes, (k + 1) * perTask)));
     }
 
+    /** Two sums of plane p of an NCHW tensor, into {@code sums[0]} and {@code sums[1]}. */
+    interface PlaneSums {
+        void into(int plane, double[] sums);
+    }
+
+    /**
+     * {@code sums} of every plane of an NCHW tensor, swept over ranges of planes in memory order
+     * (see {@link #forEachPlaneRange}), channel by channel in the result: the two sums of
+     * channel c in image n at {@code [2 (c outer + n)]} and the index after it.
+     */
+    double[] sumsOfPlanes(Geometry g, long floats, PlaneSums sums) {
+        int channels = g.channels();
+        int outer = g.outer();
+        double[] out = new double[2 * outer * channels];
+        forEachPlaneRange(g, floats, (from, to) -> {
+            double[] two = new double[2];
+            for (int p = from; p < to; p++) {
+                sums.into(p, two);
+                int at = 2 * (p % channels * outer + p / channels);
+                out[at] = two[0];
+                out[at + 1] = two[1];
+            }
+        });
+        return out;
+    }
+
     /** Whether an NCHW tensor's elementwise sweeps go through the row loops (see {@link Blocking#SHORT_PLANE}). */
     static boolean shortPlanes(Geometry g) {
         return g.inner() < Blocking.SHORT_PLANE;

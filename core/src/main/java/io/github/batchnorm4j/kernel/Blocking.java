@@ -23,6 +23,12 @@ final class Blocking {
      * channel's values spread over its plane: a call per plane costs more than the plane.
      */
     static final int SHORT_PLANE = 32;
+    /**
+     * NCHW planes of at least this many floats (and short of {@link #BLOCK_FLOATS} / 2) are
+     * reduced one plane at a time, in memory order, in tensors over {@link #IN_CACHE_FLOATS}
+     * (see FusedKernels#byPlanes); shorter ones a block of several images at a time.
+     */
+    static final int PLANE_SUMS = 256;
     /** Floats in one task of an NCHW sweep over whole planes: 256 KiB, a quarter of L2. */
     static final int PLANE_RANGE_FLOATS = 65536;
     /** At most this many row chunks per NHWC tensor: enough tasks for any thread count. */

@@ -51,12 +51,14 @@ class AgreementTest {
 
     /**
      * NCHW tensors over the 1 MiB that fused keeps in cache: statistics plane by plane (a block
-     * per plane, per piece of a plane, many pieces), and short planes written through the row
-     * loops with their channels' values spread over each image.
+     * per plane, per piece of a plane, many pieces; planes of 784 floats, shorter than a block,
+     * summed one at a time in memory order), and short planes written through the row loops with
+     * their channels' values spread over each image.
      */
     static Stream<Case> largePlanes() {
         return Case.withAndWithoutRelu(List.of(new Geometry(3, 40, 3136), new Geometry(4, 17, 4099),
-                new Geometry(2, 5, 40000), new Geometry(4096, 17, 7), new Geometry(3000, 5, 20)));
+                new Geometry(2, 5, 40000), new Geometry(4096, 17, 7), new Geometry(3000, 5, 20),
+                new Geometry(6, 67, 784)));
     }
 
     static Stream<Case> affineOff() {

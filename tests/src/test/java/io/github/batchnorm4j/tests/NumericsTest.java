@@ -18,9 +18,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Statistics that survive a large mean; a constant channel normalizes to exactly beta. */
 class NumericsTest {
 
-    /** In cache and over it (fused NCHW reduces a 1 MiB tensor by channel groups, a larger one plane by plane). */
+    /**
+     * In cache and over it (fused NCHW reduces a 1 MiB tensor by channel groups, a larger one
+     * block by block where a block is a plane, plane by plane where planes are shorter).
+     */
     static Stream<Arguments> largeShapes() {
         return everyVariant(Geometry.nchw(16, 4, 56, 56), Geometry.nchw(16, 8, 56, 56), Geometry.nchw(32, 16, 14, 14),
+                Geometry.nchw(16, 24, 28, 28),
                 Geometry.nhwc(16, 56, 56, 4), Geometry.matrix(4099, 3));
     }
 
