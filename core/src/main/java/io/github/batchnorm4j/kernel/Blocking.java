@@ -24,7 +24,7 @@ final class Blocking {
      */
     static final int SHORT_PLANE = 32;
     /**
-     * NCHW planes of at least this many floats (and short of {@link #BLOCK_FLOATS} / 2) are
+     * NCHW planes of at least this many floats (and at most {@link #BLOCK_FLOATS} / 2) are
      * reduced one plane at a time, in memory order, in tensors over {@link #IN_CACHE_FLOATS}
      * (see FusedKernels#byPlanes); shorter ones a block of several images at a time.
      */
