@@ -146,7 +146,7 @@ public final class FusedKernels extends BlockedKernels {
                 }
             }
             if (n > 0) {
-                moments.merge(c, n, shift[c] + s1 / n, s2 - s1 * s1 / n);
+                moments.mergeShifted(c, n, shift[c], s1, s2);
             }
         }
 
@@ -320,7 +320,7 @@ public final class FusedKernels extends BlockedKernels {
             void mergeInto(Moments total) {
                 if (n > 0) {
                     for (int c = 0; c < channels; c++) {
-                        total.merge(c, n, shift[c] + s1[c] / n, s2[c] - s1[c] * s1[c] / n);
+                        total.mergeShifted(c, n, shift[c], s1[c], s2[c]);
                     }
                 }
                 if (swept != null) {
@@ -430,9 +430,10 @@ public final class FusedKernels extends BlockedKernels {
             int inner = g.inner();
             // per channel, its sums of each plane (larger tensors with planes short of a block)
             // or of each block, in order
-            int units = byPlanes(g, planar) ? g.outer() : blocks;
+            boolean byPlanes = byPlanes(g, planar);
+            int units = byPlanes ? g.outer() : blocks;
             double[] results;
-            if (byPlanes(g, planar)) {
+            if (byPlanes) {
                 results = sumsOfPlanes(g, 2L * g.size(), (p, sums) -> loops.gradientSums(in, xo + p * inner, grad,
                         dyo + p * inner, mask, yo + p * inner, 1, inner, inner, mean[p % channels], sums));
             } else {

@@ -31,6 +31,14 @@ final class Moments {
         m2[channel] += blockM2 + delta * delta * before * n / total;
     }
 
+    /**
+     * Folds in {@code n} values of {@code channel} given by their sums {@code s1} of
+     * {@code x - shift} and {@code s2} of {@code (x - shift)^2}.
+     */
+    void mergeShifted(int channel, long n, double shift, double s1, double s2) {
+        merge(channel, n, shift + s1 / n, s2 - s1 * s1 / n);
+    }
+
     /** Folds another set of moments in, channel by channel. */
     void mergeAll(Moments other) {
         for (int c = 0; c < mean.length; c++) {
