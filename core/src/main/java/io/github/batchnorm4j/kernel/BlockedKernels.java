@@ -225,9 +225,11 @@ abstract class BlockedKernels implements Kernels {
             Blocking.Rows rows = Blocking.Rows.of(g);
             float[] scaleR = repeated(scale, channels);
             float[] shiftR = repeated(shift, channels);
-            tasks.forEach(rows.chunks(), floats, k -> forEachSubBlock(rows, k, (from, to) ->
+            // last chunk first: a training forward comes here after its statistics, which leave
+            // that chunk in cache
+            forEachSubBlockLastChunkFirst(rows, floats, (from, to) ->
                     loops.scaleShiftRows(in, xo + from * channels, out, yo + from * channels,
-                            to - from, channels, scaleR, shiftR, relu)));
+                            to - from, channels, scaleR, shiftR, relu));
         }
     }
 

@@ -20,6 +20,25 @@ public final class ChannelMath {
     }
 
     /**
+     * How far from 0, in standard deviations, a channel's mean may lie for training forward to
+     * normalize it as {@code x * scale + shift}. Rounding the shift to float adds about
+     * {@code 2^-24 * |mean| * scale} to y: within this bound at most 16 units in the last place
+     * of gamma, the same order as what rounding the mean to float costs
+     * {@code (x - mean) * scale + beta}. Beyond it the subtracting form keeps that error about
+     * half as large, and the shift cannot overflow.
+     */
+    static final float MAX_SHIFTED_MEANS = 16f;
+
+    /**
+     * Whether training forward may normalize this channel as {@code x * scale + shift}: its
+     * variance is not 0 (a constant channel must give exactly beta, which only the subtraction
+     * does) and its mean lies within {@link #MAX_SHIFTED_MEANS} standard deviations of 0.
+     */
+    static boolean multiplyAddKeepsDigits(float mean, float variance, float invStd) {
+        return variance > 0 && Math.abs(mean) * (double) invStd <= MAX_SHIFTED_MEANS;
+    }
+
+    /**
      * Turns one channel's backward sums into its gradients and the coefficients of
      * {@code dx = dy' * a - (x - mean) * b - c}. With batch statistics
      * {@code a = gamma * invStd}, {@code b = a * invStd * dgamma / M}, {@code c = a * dbeta / M};

@@ -8,8 +8,12 @@ import io.github.batchnorm4j.parallel.Tasks;
  * The fewest trips through memory. Statistics come from per-block moments, merged with Chan's
  * formula in block order: one sweep per block sums x - K and (x - K)^2 with K a value of the
  * channel, and a block whose M2 = S2 - S1^2/n cancels more than two digits (K far from the
- * block's mean) is swept again around its own mean. Then one subtract and one FMA per element
- * normalize, ReLU included. Backward sums dy' and dy' * (x - mean) in one sweep.
+ * block's mean) is swept again around its own mean. Then y = (x - center) * scale + offset,
+ * ReLU included: a channel whose mean lies within 16 standard deviations of 0 and is not constant
+ * ({@link ChannelMath#multiplyAddKeepsDigits}) takes center 0 and offset beta - mean * scale, one
+ * FMA (x - 0 is x); any other, center mean and offset beta. Where every center is 0, a sweep of
+ * its own runs inference's loops, which load no centers. Backward sums dy' and dy' * (x - mean)
+ * in one sweep.
  *
  * <p>NCHW up to {@link Blocking#IN_CACHE_FLOATS}: one task reduces and normalizes whole channels,
  * one at a time, and one sweep normalizes a channel and sums the next. A larger NCHW tensor is
@@ -59,6 +63,8 @@ public final class FusedKernels extends BlockedKernels {
     private final class Forward {
         final Geometry g;
         final int channels;
+        final FloatSpan x;
+        final FloatSpan y;
         final float[] in;
         final int xo;
         final float[] out;
@@ -71,12 +77,17 @@ public final class FusedKernels extends BlockedKernels {
         final float[] variance;
         final float[] invStd;
         final float[] scale;
+        /** y = (x - center) * scale + offset, per channel: see {@link #coefficients}. */
+        final float[] center;
+        final float[] offset;
         final float[] shift;
 
         Forward(Geometry g, FloatSpan x, FloatSpan y, float[] gamma, float[] beta, float epsilon,
                 boolean relu, float[] mean, float[] variance, float[] invStd) {
             this.g = g;
             this.channels = g.channels();
+            this.x = x;
+            this.y = y;
             this.in = x.array();
             this.xo = x.offset();
             this.out = y.array();
@@ -89,11 +100,41 @@ public final class FusedKernels extends BlockedKernels {
             this.variance = variance;
             this.invStd = invStd;
             this.scale = new float[paddedChannels(channels)];
+            this.center = new float[paddedChannels(channels)];
+            this.offset = new float[paddedChannels(channels)];
             this.shift = firstValues(g, x);
         }
 
         void finish(Moments moments, int c) {
             finishChannel(c, moments.mean[c], moments.variance(c), gamma[c], epsilon, mean, variance, invStd, scale);
+            coefficients(c, c, mean, variance, invStd, center, offset);
+        }
+
+        /**
+         * Center and offset of channel c, from its finished statistics at index i of the arrays
+         * given: 0 and beta - mean * scale where {@link ChannelMath#multiplyAddKeepsDigits},
+         * mean and beta otherwise.
+         */
+        void coefficients(int c, int i, float[] means, float[] variances, float[] invStds, float[] centers,
+                float[] offsets) {
+            boolean multiplyAdd = ChannelMath.multiplyAddKeepsDigits(means[i], variances[i], invStds[i]);
+            centers[i] = multiplyAdd ? 0f : means[i];
+            offsets[i] = multiplyAdd ? ChannelMath.shift(beta[c], means[i], gamma[c], invStds[i]) : beta[c];
+        }
+
+        /**
+         * Normalizes all of x as inference does, x * scale + offset, if every center is 0: the
+         * same bits as (x - 0) * scale + offset, with one load (NHWC) and one subtract fewer per
+         * element. False, and nothing written, if not.
+         */
+        boolean multiplyAdd() {
+            for (int c = 0; c < channels; c++) {
+                if (center[c] != 0f) {
+                    return false;
+                }
+            }
+            forwardInference(g, x, y, scale, offset, relu);
+            return true;
         }
 
         /** Mean and M2 of channel c's block b into {@code into[at]}, {@code into[at + 1]}. */
@@ -150,10 +191,11 @@ public final class FusedKernels extends BlockedKernels {
             }
         }
 
-        void normalize(Blocking.Planar planar, int c, int b, float channelMean, float channelScale) {
+        void normalize(Blocking.Planar planar, int c, int b, float channelCenter, float channelScale,
+                float channelOffset) {
             int at = planar.from(c, b);
             loops.normalize(in, xo + at, out, yo + at, planar.runs(b), planar.length(b), planar.stride(),
-                    channelMean, channelScale, beta[c], relu);
+                    channelCenter, channelScale, channelOffset, relu);
         }
 
         void planar() {
@@ -184,20 +226,23 @@ public final class FusedKernels extends BlockedKernels {
                     finish(moments, c);
                 }
             }
+            if (multiplyAdd()) {
+                return;
+            }
             if (shortPlanes(g)) {
                 int width = channels * inner;
-                float[] meanS = spread(mean, g);
+                float[] centerS = spread(center, g);
                 float[] scaleS = spread(scale, g);
-                float[] betaS = spread(beta, g);
+                float[] offsetS = spread(offset, g);
                 forEachImageRows(g, 2L * g.size(), (from, to) -> loops.normalizeRows(in, xo + from * width, out,
-                        yo + from * width, to - from, width, meanS, scaleS, betaS, relu));
+                        yo + from * width, to - from, width, centerS, scaleS, offsetS, relu));
                 return;
             }
             forEachPlaneRange(g, 2L * g.size(), (from, to) -> {
                 for (int p = from; p < to; p++) {
                     int c = p % channels;
-                    loops.normalize(in, xo + p * inner, out, yo + p * inner, 1, inner, inner, mean[c],
-                            scale[c], beta[c], relu);
+                    loops.normalize(in, xo + p * inner, out, yo + p * inner, 1, inner, inner, center[c],
+                            scale[c], offset[c], relu);
                 }
             });
         }
@@ -218,6 +263,8 @@ public final class FusedKernels extends BlockedKernels {
             final float[] groupVariance;
             final float[] groupInvStd;
             final float[] groupScale;
+            final float[] groupCenter;
+            final float[] groupOffset;
 
             Group(Blocking.Planar planar, int from, int to) {
                 this.planar = planar;
@@ -229,6 +276,8 @@ public final class FusedKernels extends BlockedKernels {
                 groupVariance = new float[n];
                 groupInvStd = new float[n];
                 groupScale = new float[n];
+                groupCenter = new float[n];
+                groupOffset = new float[n];
             }
 
             void run() {
@@ -250,12 +299,12 @@ public final class FusedKernels extends BlockedKernels {
                         int at = planar.from(c, b);
                         if (next < to) {
                             loops.normalizeWithDeviationSums(in, xo + at, out, yo + at, planar.runs(b),
-                                    planar.length(b), planar.stride(), groupMean[i], groupScale[i], beta[c], relu,
-                                    xo + planar.from(next, b), shift[next], sums);
+                                    planar.length(b), planar.stride(), groupCenter[i], groupScale[i],
+                                    groupOffset[i], relu, xo + planar.from(next, b), shift[next], sums);
                             blockMoments(planar, next, b, sums, block, 0);
                             moments.merge(i + 1, planar.size(b), block[0], block[1]);
                         } else {
-                            normalize(planar, c, b, groupMean[i], groupScale[i]);
+                            normalize(planar, c, b, groupCenter[i], groupScale[i], groupOffset[i]);
                         }
                     }
                     if (next < to) {
@@ -272,6 +321,7 @@ public final class FusedKernels extends BlockedKernels {
                 int i = c - from;
                 finishChannel(i, moments.mean[i], moments.variance(i), gamma[c], epsilon, groupMean,
                         groupVariance, groupInvStd, groupScale);
+                coefficients(c, i, groupMean, groupVariance, groupInvStd, groupCenter, groupOffset);
             }
         }
 
@@ -344,12 +394,15 @@ public final class FusedKernels extends BlockedKernels {
             for (int c = 0; c < channels; c++) {
                 finish(total, c);
             }
-            float[] meanR = repeated(mean, channels);
+            if (multiplyAdd()) {
+                return;
+            }
+            float[] centerR = repeated(center, channels);
             float[] scaleR = repeated(scale, channels);
-            float[] betaR = repeated(beta, channels);
+            float[] offsetR = repeated(offset, channels);
             forEachSubBlockLastChunkFirst(rows, 2L * g.size(), (from, to) ->
                     loops.normalizeRows(in, xo + from * channels, out, yo + from * channels, to - from,
-                            channels, meanR, scaleR, betaR, relu));
+                            channels, centerR, scaleR, offsetR, relu));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.tests;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.github.batchnorm4j.BatchStatistics;
@@ -30,6 +31,13 @@ class NumericsTest {
 
     static Stream<Arguments> shapes() {
         return everyVariant(Geometry.nchw(3, 5, 7, 7), Geometry.nhwc(3, 7, 7, 17), Geometry.matrix(33, 64));
+    }
+
+    /** Every path of fused forward: whole channels in cache, blocks, planes, short planes, rows. */
+    static Stream<Arguments> everyForwardPath() {
+        return everyVariant(Geometry.nchw(3, 5, 7, 7), Geometry.nchw(16, 8, 56, 56), Geometry.nchw(16, 24, 28, 28),
+                Geometry.nchw(32, 48, 14, 14), Geometry.nchw(4096, 17, 1, 7), Geometry.nhwc(3, 7, 7, 17),
+                Geometry.nhwc(16, 56, 56, 4), Geometry.matrix(4099, 3), Geometry.matrix(33, 64));
     }
 
     private static Stream<Arguments> everyVariant(Geometry... geometries) {
@@ -81,6 +89,49 @@ class NumericsTest {
             x[c * g.inner()] = 1000f;
         }
         assertVariance(variant, g, x, 1e-4);
+    }
+
+    /**
+     * Every third channel constant at a small value, among Gaussian channels. Fused normalizes
+     * most channels as x * scale + shift, which would round a constant channel's y away from
+     * beta (its scale is about 300 gamma: 1 / sqrt(epsilon)); the constant ones must still give
+     * exactly beta, the others the reference, at every thread count, bit for bit.
+     */
+    @ParameterizedTest
+    @MethodSource("everyForwardPath")
+    void constantChannelsAmongOthersGiveExactlyBetaAtEveryThreadCount(Variant variant, Geometry g) {
+        float[] x = Data.gaussian(97, g.size(), 0.5, 1.0);
+        for (int k = 0; k < x.length; k++) {
+            int c = (k / g.inner()) % g.channels();
+            if (c % 3 == 0) {
+                x[k] = 1e-4f * (c % 7 + 1);
+            }
+        }
+        float[] gamma = Data.uniform(1, g.channels(), 0.5, 2);
+        float[] beta = Data.uniform(2, g.channels(), -1, 1);
+        Parameters parameters = Parameters.affine(gamma, beta);
+        Reference.Stats stats = Reference.statistics(Data.toDouble(x), g.outer(), g.channels(), g.inner());
+        double[] want = Reference.normalize(Data.toDouble(x), g.outer(), g.channels(), g.inner(), stats.mean(),
+                stats.variance(), Data.toDouble(gamma), Data.toDouble(beta), parameters.epsilon(), false);
+        float[] first = null;
+        for (int threads : new int[] {1, 2, 3, 7}) {
+            float[] y = new float[g.size()];
+            Variants.batchNorm(variant, threads).forwardTraining(g, x, y, parameters,
+                    BatchStatistics.allocate(g.channels()), null);
+            String where = variant + " at " + threads + " threads, " + g;
+            for (int k = 0; k < y.length; k++) {
+                int c = (k / g.inner()) % g.channels();
+                if (c % 3 == 0) {
+                    assertEquals(beta[c], y[k], 0f, where + ": y[" + k + "] of constant channel " + c);
+                }
+            }
+            Tolerance.assertTensorClose(where + ": y", y, 0, want, Tolerance.forReduction(g.reductionSize()));
+            if (first == null) {
+                first = y;
+            } else {
+                assertArrayEquals(first, y, where + ": y differs from 1 thread");
+            }
+        }
     }
 
     @ParameterizedTest
