@@ -127,7 +127,7 @@ public final class FusedKernels extends BlockedKernels {
          * same bits as (x - 0) * scale + offset, with one load (NHWC) and one subtract fewer per
          * element. False, and nothing written, if not.
          */
-        boolean multiplyAdd() {
+        boolean normalizedByMultiplyAdd() {
             for (int c = 0; c < channels; c++) {
                 if (center[c] != 0f) {
                     return false;
@@ -226,7 +226,7 @@ public final class FusedKernels extends BlockedKernels {
                     finish(moments, c);
                 }
             }
-            if (multiplyAdd()) {
+            if (normalizedByMultiplyAdd()) {
                 return;
             }
             if (shortPlanes(g)) {
@@ -394,7 +394,7 @@ public final class FusedKernels extends BlockedKernels {
             for (int c = 0; c < channels; c++) {
                 finish(total, c);
             }
-            if (multiplyAdd()) {
+            if (normalizedByMultiplyAdd()) {
                 return;
             }
             float[] centerR = repeated(center, channels);
