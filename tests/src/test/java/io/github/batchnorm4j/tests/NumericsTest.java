@@ -114,7 +114,7 @@ class NumericsTest {
         double[] want = Reference.normalize(Data.toDouble(x), g.outer(), g.channels(), g.inner(), stats.mean(),
                 stats.variance(), Data.toDouble(gamma), Data.toDouble(beta), parameters.epsilon(), false);
         float[] first = null;
-        for (int threads : new int[] {1, 2, 3, 7}) {
+        for (int threads : Variants.THREADS) {
             float[] y = new float[g.size()];
             Variants.batchNorm(variant, threads).forwardTraining(g, x, y, parameters,
                     BatchStatistics.allocate(g.channels()), null);
