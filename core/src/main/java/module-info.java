@@ -8,4 +8,5 @@ module io.github.batchnorm4j {
     requires static jdk.incubator.vector;
 
     exports io.github.batchnorm4j;
+    exports io.github.batchnorm4j.layer;
 }

@@ -1,5 +1,7 @@
 package io.github.batchnorm4j;
 
+import static io.github.batchnorm4j.check.Checks.requireChannels;
+
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -67,13 +69,35 @@ public final class RunningStatistics {
     }
 
     /**
+     * Folds in one batch's statistics computed elsewhere, by the same rule as
+     * {@link BatchNorm#forwardTraining}: for statistics merged across replicas, or averaged over
+     * virtual batches.
+     *
+     * @param batchMean per-channel batch mean, one per channel
+     * @param batchVariance per-channel biased batch variance, one per channel
+     * @param count number of elements each channel reduced over, at least 2
+     * @throws IllegalArgumentException if an array's length is not the channels' or count < 2;
+     *     nothing is changed then
+     */
+    public void update(float[] batchMean, float[] batchVariance, long count) {
+        requireChannels("running variance", variance, mean.length);
+        requireChannels("batchMean", batchMean, mean.length);
+        requireChannels("batchVariance", batchVariance, mean.length);
+        if (count < 2) {
+            throw new IllegalArgumentException(
+                    "count must be at least 2 (values per channel in the batch), got " + count);
+        }
+        fold(batchMean, batchVariance, mean.length, count);
+    }
+
+    /**
      * Folds one batch's statistics in. Called by {@link BatchNorm} after every check has passed.
      *
      * @param batchMean per-channel batch mean
      * @param batchVariance per-channel biased batch variance
      * @param m number of elements each channel reduced over, at least 2
      */
-    void fold(float[] batchMean, float[] batchVariance, int channels, int m) {
+    void fold(float[] batchMean, float[] batchVariance, int channels, long m) {
         long t = batchesTracked + 1;
         double w = update.newBatchWeight(t);
         double correction = update.unbiasedVariance() ? (double) m / (m - 1) : 1.0;

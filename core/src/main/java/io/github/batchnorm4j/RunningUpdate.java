@@ -23,12 +23,27 @@ public final class RunningUpdate {
     /** Keras' default {@code momentum}: the old running value's weight. */
     public static final double KERAS_DEFAULT_MOMENTUM = 0.99;
 
-    private final boolean cumulative;
+    /** How the rule was spelled when it was made, so that it can be written out and read back. */
+    public enum Convention {
+        /** {@link #keras(double)}: momentum is the old value's weight. */
+        KERAS,
+        /** {@link #pytorch(double)}: momentum is the new batch's weight. */
+        PYTORCH,
+        /** {@link #exponential(double, boolean)}: the new batch's weight, said as such. */
+        NEW_BATCH_WEIGHT,
+        /** {@link #cumulativeAverage(boolean)}: no momentum, w = 1/t. */
+        CUMULATIVE_AVERAGE
+    }
+
+    private final Convention convention;
+    private final double momentum;
     private final double newBatchWeight;
     private final boolean unbiasedVariance;
 
-    private RunningUpdate(boolean cumulative, double newBatchWeight, boolean unbiasedVariance) {
-        this.cumulative = cumulative;
+    private RunningUpdate(Convention convention, double momentum, double newBatchWeight,
+            boolean unbiasedVariance) {
+        this.convention = convention;
+        this.momentum = momentum;
         this.newBatchWeight = newBatchWeight;
         this.unbiasedVariance = unbiasedVariance;
     }
@@ -41,7 +56,8 @@ public final class RunningUpdate {
      */
     public static RunningUpdate exponential(double newBatchWeight, boolean unbiasedVariance) {
         requireUnitInterval("newBatchWeight", newBatchWeight);
-        return new RunningUpdate(false, newBatchWeight, unbiasedVariance);
+        return new RunningUpdate(Convention.NEW_BATCH_WEIGHT, newBatchWeight, newBatchWeight,
+                unbiasedVariance);
     }
 
     /**
@@ -50,7 +66,8 @@ public final class RunningUpdate {
      * @param unbiasedVariance whether the running variance takes {@code var * M / (M - 1)}
      */
     public static RunningUpdate cumulativeAverage(boolean unbiasedVariance) {
-        return new RunningUpdate(true, Double.NaN, unbiasedVariance);
+        return new RunningUpdate(Convention.CUMULATIVE_AVERAGE, Double.NaN, Double.NaN,
+                unbiasedVariance);
     }
 
     /**
@@ -61,7 +78,7 @@ public final class RunningUpdate {
      */
     public static RunningUpdate pytorch(double momentum) {
         requireUnitInterval("momentum", momentum);
-        return new RunningUpdate(false, momentum, true);
+        return new RunningUpdate(Convention.PYTORCH, momentum, momentum, true);
     }
 
     /** PyTorch's {@code BatchNorm(momentum=None)}: cumulative average, unbiased variance. */
@@ -77,19 +94,33 @@ public final class RunningUpdate {
      */
     public static RunningUpdate keras(double momentum) {
         requireUnitInterval("momentum", momentum);
-        return new RunningUpdate(false, 1.0 - momentum, false);
+        return new RunningUpdate(Convention.KERAS, momentum, 1.0 - momentum, false);
     }
 
     /** True for the cumulative average, false for the exponential rule. */
     public boolean cumulative() {
-        return cumulative;
+        return convention == Convention.CUMULATIVE_AVERAGE;
+    }
+
+    /** How the rule was made: which framework's momentum {@link #momentum()} is. */
+    public Convention convention() {
+        return convention;
+    }
+
+    /**
+     * The momentum as it was given, in the sense of {@link #convention()} (Keras: the old
+     * value's weight; PyTorch and {@code NEW_BATCH_WEIGHT}: the new batch's); NaN for the
+     * cumulative average.
+     */
+    public double momentum() {
+        return momentum;
     }
 
     /**
      * The weight the t-th batch gets (t counts from 1).
      */
     public double newBatchWeight(long t) {
-        return cumulative ? 1.0 / t : newBatchWeight;
+        return cumulative() ? 1.0 / t : newBatchWeight;
     }
 
     /** Whether the running variance takes the unbiased batch variance {@code var * M/(M-1)}. */
@@ -104,8 +135,20 @@ public final class RunningUpdate {
     }
 
     @Override
+    public boolean equals(Object other) {
+        return other instanceof RunningUpdate that && convention == that.convention
+                && Double.compare(momentum, that.momentum) == 0
+                && unbiasedVariance == that.unbiasedVariance;
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(convention, momentum, unbiasedVariance);
+    }
+
+    @Override
     public String toString() {
-        return cumulative
+        return cumulative()
                 ? "RunningUpdate[cumulative average, unbiasedVariance=" + unbiasedVariance + "]"
                 : "RunningUpdate[run = (1 - " + newBatchWeight + ") * run + " + newBatchWeight
                         + " * batch, unbiasedVariance=" + unbiasedVariance + "]";

@@ -10,14 +10,41 @@ import io.github.batchnorm4j.ParameterGradients;
 import io.github.batchnorm4j.Parameters;
 import io.github.batchnorm4j.RunningStatistics;
 import io.github.batchnorm4j.RunningUpdate;
+import io.github.batchnorm4j.layer.BatchNormLayer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The README's usage example compiles, runs, and is the same text as here. */
+/** The README's usage examples compile, run, and are the same text as here, in the same order. */
 class ReadmeExampleTest {
+
+    @Test
+    void layerExampleRunsAndNormalizes() {
+        // LAYER-BEGIN
+        BatchNormLayer layer = BatchNormLayer.pytorch().channels(16).build(); // BatchNorm2d(16)
+        int[] shape = {8, 16, 32, 32};                                         // N, C, H, W
+        float[] x = new float[8 * 16 * 32 * 32], y = new float[x.length];
+        for (int i = 0; i < x.length; i++) x[i] = (float) Math.sin(i);        // some input
+
+        layer.forward(shape, x, y);                  // training phase: batch statistics
+        float[] dy = new float[x.length], dx = new float[x.length];
+        java.util.Arrays.fill(dy, 1f);
+        layer.backward(dy, dx);                      // dx; dgamma and dbeta add up in the layer
+        float[] dgamma = layer.gammaGradient();      // an optimizer steps gamma() and beta() with these
+        float[] dbeta = layer.betaGradient();
+
+        layer.eval().forward(shape, x, y);           // inference: running statistics
+        List<float[]> weights = layer.getWeights();  // Keras order: gamma, beta, moving mean and variance
+        // LAYER-END
+
+        assertEquals(4, weights.size());
+        assertEquals(8 * 32 * 32, dbeta[0], 1e-2);
+        assertEquals(0, dgamma[0], 1e-1);
+        assertEquals(1, layer.runningStatistics().batchesTracked());
+        assertTrue(Math.abs(dx[0]) < 1e-4, "a constant dy has no gradient through the mean");
+    }
 
     @Test
     void exampleRunsAndNormalizes() {
@@ -50,17 +77,28 @@ class ReadmeExampleTest {
     }
 
     @Test
-    void readmeShowsThisExample() throws IOException {
+    void readmeShowsTheseExamples() throws IOException {
+        String readme = Files.readString(Path.of("../README.md"));
+        int first = readme.indexOf("```java\n");
+        int second = readme.indexOf("```java\n", first + 1);
+        assertEquals(example("LAYER"), block(readme, first), "README.md's first java block must be the layer example");
+        assertEquals(example("README"), block(readme, second), "README.md's second java block must be the kernel example");
+    }
+
+    private static String example(String marker) throws IOException {
         Path source = Path.of("src/test/java/io/github/batchnorm4j/tests/ReadmeExampleTest.java");
         List<String> lines = Files.readAllLines(source);
-        int begin = indexOf(lines, "// README-BEGIN") + 1;
-        int end = indexOf(lines, "// README-END");
-        String example = String.join("\n", lines.subList(begin, end).stream().map(l -> l.replaceFirst("^ {8}", "")).toList());
+        int begin = indexOf(lines, "// " + marker + "-BEGIN") + 1;
+        int end = indexOf(lines, "// " + marker + "-END");
+        return String.join("\n", lines.subList(begin, end).stream().map(l -> l.replaceFirst("^ {8}", "")).toList()).strip();
+    }
 
-        String readme = Files.readString(Path.of("../README.md"));
-        int start = readme.indexOf("```java\n") + "```java\n".length();
-        String block = readme.substring(start, readme.indexOf("```", start)).strip();
-        assertEquals(example.strip(), block, "README.md's java block must be the example in this test");
+    private static String block(String readme, int at) {
+        if (at < 0) {
+            throw new AssertionError("README.md has fewer java blocks than examples");
+        }
+        int start = at + "```java\n".length();
+        return readme.substring(start, readme.indexOf("```", start)).strip();
     }
 
     private static int indexOf(List<String> lines, String marker) {
