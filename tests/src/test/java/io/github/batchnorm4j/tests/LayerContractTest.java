@@ -97,6 +97,8 @@ class LayerContractTest {
                 () -> layer.forward(new int[] {7, 3, 2, 2}, new float[84], new float[84], true));
         assertMessage(IllegalArgumentException.class, "axis 1) must be 3 long",
                 () -> layer.forward(new int[] {6, 4, 2, 2}, new float[96], new float[96], true));
+        assertMessage(IllegalArgumentException.class, "axis -3 is out of range for rank 2",
+                () -> BatchNormLayer.pytorch().channels(3).axis(-3).build().forward(new int[] {4, 3}, new float[12], y2, true));
         assertMessage(IllegalArgumentException.class, "rank 2 to 5",
                 () -> layer.forward(new int[] {72}, X, y2, true));
         assertMessage(IllegalArgumentException.class, "y must hold at least 72 floats",
