@@ -165,19 +165,18 @@ public final class BatchNormLayer {
         requireTensor("x", x, geometry);
         requireTensor("y", y, geometry);
         requireInPlaceOrDisjoint("y", y, "x", x, geometry);
-        int[] shapeCopy = shape.clone();
         if (config.mode == 1) {
             int rows = geometry.size() / channels;
             SampleWise.Saved sampleWise = SampleWise.forward(x, y, rows, channels, gamma, beta,
                     config.epsilon);
-            saved = new Saved(Kind.SAMPLE_WISE, shapeCopy, geometry, geometry, 1, x, null, null,
+            saved = new Saved(Kind.SAMPLE_WISE, geometry, geometry, 1, x, null, null,
                     null, null, sampleWise, 0);
             return;
         }
         boolean batchStatistics = training || config.mode == 2 || !config.trackRunningStats;
         if (!batchStatistics) {
             kernels.forwardInference(geometry, x, y, parameters(), running);
-            saved = new Saved(Kind.FROZEN, shapeCopy, geometry, geometry, 1, x, null, null, null,
+            saved = new Saved(Kind.FROZEN, geometry, geometry, 1, x, null, null, null,
                     null, null, 0);
             return;
         }
@@ -208,7 +207,7 @@ public final class BatchNormLayer {
         if (training && config.mode == 0) {
             updateStatistics(mean, variance, group.reductionSize(), renormNow);
         }
-        saved = new Saved(Kind.BATCH, shapeCopy, geometry, group, groups, x, mean, invStd, r, d,
+        saved = new Saved(Kind.BATCH, geometry, group, groups, x, mean, invStd, r, d,
                 null, 0);
     }
 
@@ -241,8 +240,8 @@ public final class BatchNormLayer {
             case FROZEN -> {
                 ParameterGradients sums = ParameterGradients.allocate(channels);
                 kernels.backwardFrozen(s.geometry, s.x, null, dy, dx, parameters(), running, sums);
-                addTo(dgamma, sums.dgamma(), 1f);
-                addTo(dbeta, sums.dbeta(), 1f);
+                addTo(dgamma, sums.dgamma());
+                addTo(dbeta, sums.dbeta());
             }
             default -> {
                 for (int k = 0; k < s.groups; k++) {
@@ -251,7 +250,7 @@ public final class BatchNormLayer {
                     kernels.backward(s.group, slice(s.x, k, s.group), null, slice(dy, k, s.group),
                             slice(dx, k, s.group), p, BatchStatistics.of(s.mean[k], s.invStd[k]), sums);
                     if (s.r == null) {
-                        addTo(dgamma, sums.dgamma(), 1f);
+                        addTo(dgamma, sums.dgamma());
                     } else {
                         // y = gamma (r xhat + d) + beta: dgamma = r sum(dy xhat) + d sum(dy).
                         for (int c = 0; c < channels; c++) {
@@ -259,7 +258,7 @@ public final class BatchNormLayer {
                                     + (double) s.d[k][c] * sums.dbeta()[c];
                         }
                     }
-                    addTo(dbeta, sums.dbeta(), 1f);
+                    addTo(dbeta, sums.dbeta());
                 }
             }
         }
@@ -354,8 +353,9 @@ public final class BatchNormLayer {
         float[] mean = new float[channels];
         float[] variance = new float[channels];
         float[] invStd = new float[channels];
+        double[] mergedMean = merged.mean();
         for (int c = 0; c < channels; c++) {
-            mean[c] = (float) merged.mean()[c];
+            mean[c] = (float) mergedMean[c];
             variance[c] = (float) merged.variance(c);
             invStd[c] = ChannelMath.invStd(variance[c], config.epsilon);
         }
@@ -364,7 +364,7 @@ public final class BatchNormLayer {
         if (config.mode == 0) {
             updateStatistics(new float[][] {mean}, new float[][] {variance}, merged.count(), false);
         }
-        saved = new Saved(Kind.SYNCHRONIZED, shape.clone(), geometry, geometry, 1, x,
+        saved = new Saved(Kind.SYNCHRONIZED, geometry, geometry, 1, x,
                 new float[][] {mean}, new float[][] {invStd}, null, null, null, merged.count());
     }
 
@@ -623,7 +623,7 @@ public final class BatchNormLayer {
     private enum Kind { BATCH, FROZEN, SAMPLE_WISE, SYNCHRONIZED }
 
     /** What a forward keeps for backward. */
-    private record Saved(Kind kind, int[] shape, Geometry geometry, Geometry group, int groups,
+    private record Saved(Kind kind, Geometry geometry, Geometry group, int groups,
             FloatSpan x, float[][] mean, float[][] invStd, float[][] r, float[][] d,
             SampleWise.Saved sampleWise, long count) {}
 
@@ -697,14 +697,15 @@ public final class BatchNormLayer {
     }
 
     private Geometry groupGeometry(int[] shape, Geometry whole, int groups) {
+        boolean virtual = config.virtualBatchSize > 0;
         Geometry group = whole;
-        if (groups > 1 || config.virtualBatchSize > 0) {
+        if (virtual) {
             int[] groupShape = shape.clone();
             groupShape[0] = shape[0] / groups;
             group = Geometry.ofShape(groupShape, config.axis);
         }
         if (group.reductionSize() < 2) {
-            throw new IllegalArgumentException((groups > 1 || config.virtualBatchSize > 0
+            throw new IllegalArgumentException((virtual
                     ? "each virtual batch (virtualBatchSize " + config.virtualBatchSize + ")"
                     : "shape " + Arrays.toString(shape))
                     + " must hold more than 1 value per channel for batch statistics, got "
@@ -812,9 +813,9 @@ public final class BatchNormLayer {
         requireInPlaceOrDisjoint("dx", dx, "x", s.x, s.geometry);
     }
 
-    private static void addTo(double[] sums, float[] values, float weight) {
+    private static void addTo(double[] sums, float[] values) {
         for (int c = 0; c < sums.length; c++) {
-            sums[c] += weight * (double) values[c];
+            sums[c] += values[c];
         }
     }
 
