@@ -24,11 +24,13 @@ public record Geometry(int outer, int channels, int inner) {
         requirePositive("outer", outer);
         requirePositive("channels", channels);
         requirePositive("inner", inner);
-        long size = (long) outer * channels * inner;
-        if (size > Integer.MAX_VALUE) {
+        // two ints multiply exactly in a long, and an int times a product that fits an int does
+        // too; three ints at once may pass 2^63 and wrap to a small product
+        long size = (long) outer * channels;
+        if (size > Integer.MAX_VALUE || size * inner > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("outer * channels * inner must be at most "
-                    + Integer.MAX_VALUE + " (a Java array's length), got "
-                    + outer + " * " + channels + " * " + inner + " = " + size);
+                    + Integer.MAX_VALUE + " (a Java array's length), got " + outer + " * " + channels
+                    + " * " + inner + " = " + (double) outer * channels * inner);
         }
     }
 
@@ -98,6 +100,8 @@ public record Geometry(int outer, int channels, int inner) {
             inner *= shape[d];
             requireFits(inner, shape);
         }
+        // each of outer and inner fits an int, so neither product below can wrap
+        requireFits(outer * inner, shape);
         requireFits(outer * inner * shape[channelAxis], shape);
         return new Geometry((int) outer, shape[channelAxis], (int) inner);
     }

@@ -41,8 +41,8 @@ abstract class BlockedKernels implements Kernels {
 
     /** Runs {@code task} on groups of {@link #CHANNEL_GROUP} channels. */
     void forEachChannelGroup(int channels, long floats, ChannelsTask task) {
-        int groups = (channels + CHANNEL_GROUP - 1) / CHANNEL_GROUP;
-        tasks.forEach(groups, floats, k -> task.run(k * CHANNEL_GROUP, Math.min(channels, (k + 1) * CHANNEL_GROUP)));
+        int groups = Math.ceilDiv(channels, CHANNEL_GROUP);
+        tasks.forEach(groups, floats, k -> task.run(k * CHANNEL_GROUP, Blocking.end(k, CHANNEL_GROUP, channels)));
     }
 
     /**
@@ -84,7 +84,7 @@ abstract class BlockedKernels implements Kernels {
         int planes = g.outer() * g.channels();
         int perTask = Math.max(1, Blocking.PLANE_RANGE_FLOATS / g.inner());
         tasks.forEach(Math.ceilDiv(planes, perTask), floats,
-                k -> task.run(k * perTask, Math.min(planes, (k + 1) * perTask)));
+                k -> task.run(k * perTask, Blocking.end(k, perTask, planes)));
     }
 
     /** Two sums of plane p of an NCHW tensor, into {@code sums[0]} and {@code sums[1]}. */
@@ -183,8 +183,9 @@ abstract class BlockedKernels implements Kernels {
     /** Runs {@code task} on each sub-block of rows of chunk {@code chunk}, in order. */
     static void forEachSubBlock(Blocking.Rows rows, int chunk, RowsTask task) {
         int to = rows.chunkTo(chunk);
-        for (int r = rows.chunkFrom(chunk); r < to; r += rows.rowsPerBlock()) {
-            task.run(r, Math.min(to, r + rows.rowsPerBlock()));
+        for (int r = rows.chunkFrom(chunk), end; r < to; r = end) {
+            end = (int) Math.min(to, (long) r + rows.rowsPerBlock());
+            task.run(r, end);
         }
     }
 

@@ -42,6 +42,15 @@ final class Blocking {
     private Blocking() {}
 
     /**
+     * The end of piece k of {@code total} items cut into pieces of {@code per}:
+     * {@code min(total, (k + 1) * per)}, in long, since the product may pass 2^31 when the
+     * total is near it.
+     */
+    static int end(int k, int per, int total) {
+        return (int) Math.min(total, (long) (k + 1) * per);
+    }
+
+    /**
      * NCHW: one channel's {@code outer * inner} values cut into blocks of whole segments (when
      * inner fits in a block) or into equal pieces of one segment (when it does not).
      */
@@ -51,11 +60,11 @@ final class Blocking {
             if (inner <= BLOCK_FLOATS) {
                 int segments = BLOCK_FLOATS / inner;
                 return new Planar(g.outer(), g.channels(), inner, segments, 1, inner,
-                        (g.outer() + segments - 1) / segments);
+                        Math.ceilDiv(g.outer(), segments));
             }
-            int pieces = (inner + BLOCK_FLOATS - 1) / BLOCK_FLOATS;
-            int piece = (inner + pieces - 1) / pieces;
-            return new Planar(g.outer(), g.channels(), inner, 1, pieces, piece, g.outer() * pieces);
+            int pieces = Math.ceilDiv(inner, BLOCK_FLOATS);
+            int piece = Math.ceilDiv(inner, pieces);
+            return new Planar(g.outer(), g.channels(), inner, 1, pieces, piece, Math.multiplyExact(g.outer(), pieces));
         }
 
         /** Distance between the starts of two runs of one channel: {@code channels * inner}. */
@@ -66,8 +75,7 @@ final class Blocking {
         /** Number of runs in block b. */
         int runs(int b) {
             if (pieces == 1) {
-                int from = b * segmentsPerBlock;
-                return Math.min(outer, from + segmentsPerBlock) - from;
+                return Math.min(outer - b * segmentsPerBlock, segmentsPerBlock);
             }
             return 1;
         }
@@ -78,7 +86,7 @@ final class Blocking {
                 return inner;
             }
             int p = b % pieces;
-            return Math.min(inner, (p + 1) * piece) - p * piece;
+            return end(p, piece, inner) - p * piece;
         }
 
         /** Tensor-relative index of the first value of channel c's block b. */
@@ -111,7 +119,7 @@ final class Blocking {
         }
 
         int chunkTo(int chunk) {
-            return Math.min(outer, (chunk + 1) * rowsPerChunk);
+            return end(chunk, rowsPerChunk, outer);
         }
     }
 }

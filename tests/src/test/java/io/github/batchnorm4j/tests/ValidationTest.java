@@ -177,6 +177,15 @@ class ValidationTest {
                 () -> Geometry.nchw(65536, 64, 32, 32));
         expect(IllegalArgumentException.class, "outer * channels * inner must be at most 2147483647",
                 () -> new Geometry(65536, 65536, 1));
+        // products past 2^63 that a long would wrap to 0: 2^30 cubed, 2^21 * 2^21 * 2^22
+        expect(IllegalArgumentException.class, "outer * channels * inner must be at most 2147483647 (a Java array's length), got 1073741824 * 1073741824 * 1073741824",
+                () -> new Geometry(1 << 30, 1 << 30, 1 << 30));
+        expect(IllegalArgumentException.class, "outer * channels * inner must be at most 2147483647 (a Java array's length), got 2097152 * 2097152 * 4194304",
+                () -> new Geometry(1 << 21, 1 << 21, 1 << 22));
+        expect(IllegalArgumentException.class, "shape [1073741824, 1073741824, 1073741824] holds more than 2147483647 elements",
+                () -> Geometry.ofShape(new int[] {1 << 30, 1 << 30, 1 << 30}, 1));
+        expect(IllegalArgumentException.class, "shape [2097152, 2097152, 4194304] holds more than 2147483647 elements",
+                () -> Geometry.ofShape(new int[] {1 << 21, 1 << 21, 1 << 22}, 1));
         expect(IllegalArgumentException.class, "axis must be in [-3, 3) for shape [2, 3, 4], got 3",
                 () -> Geometry.ofShape(new int[] {2, 3, 4}, 3));
         expect(NullPointerException.class, "shape must not be null", () -> Geometry.ofShape(null, 1));
