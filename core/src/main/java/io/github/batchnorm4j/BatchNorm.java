@@ -6,7 +6,9 @@ import static io.github.batchnorm4j.check.Checks.requireInPlaceOrDisjoint;
 import static io.github.batchnorm4j.check.Checks.requireNonNull;
 import static io.github.batchnorm4j.check.Checks.requireTensor;
 import static io.github.batchnorm4j.check.Checks.requireTrainable;
+import static io.github.batchnorm4j.check.Checks.requireUnaliased;
 
+import io.github.batchnorm4j.check.Checks.Use;
 import io.github.batchnorm4j.kernel.ChannelMath;
 import io.github.batchnorm4j.kernel.KernelProvider;
 import io.github.batchnorm4j.kernel.Kernels;
@@ -27,8 +29,10 @@ import java.util.Arrays;
  * }</pre>
  *
  * <p>Immutable and thread-safe: one instance may serve many layers and threads at once. Every
- * call checks all its arguments before it writes anything; a call that throws has changed no
- * output and no running statistic.
+ * call checks all its arguments before it writes anything, sizes and aliasing included (no
+ * array it writes may be another of its arguments, but for y in place of x and dx in place of
+ * dy or x); a call that throws has changed no output and no running statistic. A NaN or an
+ * infinity stays in its channel: every other channel's results keep their bits.
  */
 public final class BatchNorm {
     private final Variant variant;
@@ -83,6 +87,11 @@ public final class BatchNorm {
             requireRunning(running, channels);
         }
         requireTrainable(geometry);
+        requireUnaliased(Use.readsTensor("x", x), Use.writesTensor("y", y),
+                Use.reads("gamma", parameters.gamma()), Use.reads("beta", parameters.beta()),
+                Use.writes("saved mean", saved.mean()), Use.writes("saved invStd", saved.invStd()),
+                Use.writes("running mean", running == null ? null : running.mean()),
+                Use.writes("running variance", running == null ? null : running.variance()));
 
         float[] variance = new float[channels];
         kernels.forwardTraining(geometry, x, y, gammaOrOnes(parameters, channels),
@@ -111,6 +120,9 @@ public final class BatchNorm {
         requireInPlaceOrDisjoint("y", y, "x", x, geometry);
         int channels = requireParameters(parameters, geometry);
         requireRunning(running, channels);
+        requireUnaliased(Use.readsTensor("x", x), Use.writesTensor("y", y),
+                Use.reads("gamma", parameters.gamma()), Use.reads("beta", parameters.beta()),
+                Use.reads("running mean", running.mean()), Use.reads("running variance", running.variance()));
 
         float[] gamma = gammaOrOnes(parameters, channels);
         float[] beta = betaOrZeros(parameters, channels);
@@ -143,6 +155,8 @@ public final class BatchNorm {
         requireNonNull("saved", saved);
         requireChannels("saved mean", saved.mean(), channels);
         requireChannels("saved invStd", saved.invStd(), channels);
+        requireUnaliasedBackward(x, y, dy, dx, parameters, gradients, "saved mean", saved.mean(),
+                "saved invStd", saved.invStd());
         runBackward(geometry, x, y, dy, dx, parameters, saved.mean(), saved.invStd(), true, gradients);
     }
 
@@ -165,6 +179,8 @@ public final class BatchNorm {
             ParameterGradients gradients) {
         int channels = requireBackward(geometry, x, y, dy, dx, parameters, gradients);
         requireRunning(running, channels);
+        requireUnaliasedBackward(x, y, dy, dx, parameters, gradients, "running mean", running.mean(),
+                "running variance", running.variance());
         float[] invStd = new float[channels];
         for (int c = 0; c < channels; c++) {
             invStd[c] = ChannelMath.invStd(running.variance()[c], parameters.epsilon());
@@ -210,6 +226,16 @@ public final class BatchNorm {
         requireChannelsOrNull("dgamma", gradients.dgamma(), channels);
         requireChannelsOrNull("dbeta", gradients.dbeta(), channels);
         return channels;
+    }
+
+    /** Backward writes dx, dgamma and dbeta: none of them may be an array it reads. */
+    private static void requireUnaliasedBackward(FloatSpan x, FloatSpan y, FloatSpan dy, FloatSpan dx,
+            Parameters parameters, ParameterGradients gradients, String meanName, float[] mean,
+            String invStdName, float[] invStdOrVariance) {
+        requireUnaliased(Use.readsTensor("x", x), Use.readsTensor("y", parameters.relu() ? y : null),
+                Use.readsTensor("dy", dy), Use.writesTensor("dx", dx), Use.reads("gamma", parameters.gamma()),
+                Use.reads(meanName, mean), Use.reads(invStdName, invStdOrVariance),
+                Use.writes("dgamma", gradients.dgamma()), Use.writes("dbeta", gradients.dbeta()));
     }
 
     private static int requireParameters(Parameters parameters, Geometry geometry) {

@@ -1,5 +1,6 @@
 package io.github.batchnorm4j;
 
+import io.github.batchnorm4j.check.Checks;
 import java.util.Objects;
 
 /**
@@ -24,10 +25,14 @@ public final class BatchStatistics {
         return new BatchStatistics(new float[channels], new float[channels]);
     }
 
-    /** The caller's arrays, each of length C at least. */
+    /**
+     * The caller's arrays, not copied: two distinct arrays, each of length exactly C, the
+     * channels of the geometry they are used with (each call checks it).
+     */
     public static BatchStatistics of(float[] mean, float[] invStd) {
         Objects.requireNonNull(mean, "mean must not be null");
         Objects.requireNonNull(invStd, "invStd must not be null");
+        Checks.requireDistinct("mean", mean, "invStd", invStd);
         return new BatchStatistics(mean, invStd);
     }
 

@@ -16,6 +16,9 @@ public final class Parallelism {
         static final Parallelism INSTANCE = threads(Runtime.getRuntime().availableProcessors());
     }
 
+    /** The most {@link #threads(int)} takes: the caller and a fork-join pool's largest parallelism. */
+    public static final int MAX_THREADS = 32768;
+
     private final Tasks tasks;
 
     private Parallelism(ForkJoinPool pool, boolean ownPool) {
@@ -34,8 +37,9 @@ public final class Parallelism {
      * without waking them, and calls too small to pay for a wake-up can still use them.
      */
     public static Parallelism threads(int threads) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("threads must be in [1, " + MAX_THREADS
+                    + "] (the calling thread and a fork-join pool's at most 32767), got " + threads);
         }
         return threads == 1 ? sequential() : new Parallelism(new ForkJoinPool(threads - 1), true);
     }
@@ -43,8 +47,10 @@ public final class Parallelism {
     /**
      * The calling thread helped by the caller's own pool: up to its parallelism plus one threads
      * work at once (the caller, when it is one of the pool's workers, counts once in practice).
-     * The pool's threads are never kept waiting after a call, so calls below
-     * {@link Tasks#SEQUENTIAL_BELOW} floats touched run on the calling thread alone.
+     * The pool's threads are never kept waiting after a call, so calls below about a million
+     * floats touched run on the calling thread alone. A pool that refuses a task (shut down or
+     * saturated) costs only speed: the calling thread does the work no helper took, and a call
+     * returns only once all of it is done.
      */
     public static Parallelism pool(ForkJoinPool pool) {
         return new Parallelism(Objects.requireNonNull(pool, "pool must not be null"), false);

@@ -1,5 +1,7 @@
 package io.github.batchnorm4j;
 
+import io.github.batchnorm4j.check.Checks;
+
 /**
  * Where backward writes the gradients of the loss with respect to gamma and beta. Either array
  * may be null when that gradient is not wanted (for example with scale or center off).
@@ -21,8 +23,14 @@ public final class ParameterGradients {
         return new ParameterGradients(new float[channels], new float[channels]);
     }
 
-    /** The caller's arrays (each of length C at least, or null when not wanted). */
+    /**
+     * The caller's arrays, each null when not wanted or else of length exactly C, the channels
+     * of the geometry they are used with (each call checks it); two arrays must be distinct.
+     */
     public static ParameterGradients of(float[] dgamma, float[] dbeta) {
+        if (dgamma != null) {
+            Checks.requireDistinct("dgamma", dgamma, "dbeta", dbeta);
+        }
         return new ParameterGradients(dgamma, dbeta);
     }
 

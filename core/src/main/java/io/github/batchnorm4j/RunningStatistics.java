@@ -1,6 +1,10 @@
 package io.github.batchnorm4j;
 
 import static io.github.batchnorm4j.check.Checks.requireChannels;
+import static io.github.batchnorm4j.check.Checks.requireDistinct;
+import static io.github.batchnorm4j.check.Checks.requireUnaliased;
+
+import io.github.batchnorm4j.check.Checks.Use;
 
 import java.util.Arrays;
 import java.util.Objects;
@@ -35,10 +39,14 @@ public final class RunningStatistics {
         return of(new float[channels], variance, update);
     }
 
-    /** The caller's arrays (each of length C at least), updated in place. */
+    /**
+     * The caller's arrays, updated in place: two distinct arrays, each of length exactly C, the
+     * channels of the geometry they are used with (each call checks it).
+     */
     public static RunningStatistics of(float[] mean, float[] variance, RunningUpdate update) {
         Objects.requireNonNull(mean, "running mean must not be null");
         Objects.requireNonNull(variance, "running variance must not be null");
+        requireDistinct("running mean", mean, "running variance", variance);
         Objects.requireNonNull(update, "update must not be null");
         return new RunningStatistics(mean, variance, update);
     }
@@ -76,8 +84,8 @@ public final class RunningStatistics {
      * @param batchMean per-channel batch mean, one per channel
      * @param batchVariance per-channel biased batch variance, one per channel
      * @param count number of elements each channel reduced over, at least 2
-     * @throws IllegalArgumentException if an array's length is not the channels' or count < 2;
-     *     nothing is changed then
+     * @throws IllegalArgumentException if an array's length is not the channels', count < 2, or
+     *     a batch array is one of the running ones; nothing is changed then
      */
     public void update(float[] batchMean, float[] batchVariance, long count) {
         requireChannels("running variance", variance, mean.length);
@@ -87,6 +95,8 @@ public final class RunningStatistics {
             throw new IllegalArgumentException(
                     "count must be at least 2 (values per channel in the batch), got " + count);
         }
+        requireUnaliased(Use.writes("running mean", mean), Use.writes("running variance", variance),
+                Use.reads("batchMean", batchMean), Use.reads("batchVariance", batchVariance));
         fold(batchMean, batchVariance, mean.length, count);
     }
 

@@ -61,6 +61,56 @@ public final class Checks {
         }
     }
 
+    /** Two per-channel arrays that must not be one array: at least one of them is written. */
+    public static void requireDistinct(String name, float[] array, String otherName, float[] other) {
+        if (array == other) {
+            throw new IllegalArgumentException(name + " and " + otherName
+                    + " must be different arrays, got the same one for both");
+        }
+    }
+
+    /** One array a call touches, by name: a tensor's or a per-channel one, read or written. */
+    public record Use(String name, float[] array, boolean tensor, boolean written) {
+        public static Use reads(String name, float[] array) {
+            return new Use(name, array, false, false);
+        }
+
+        public static Use writes(String name, float[] array) {
+            return new Use(name, array, false, true);
+        }
+
+        public static Use readsTensor(String name, FloatSpan span) {
+            return new Use(name, span == null ? null : span.array(), true, false);
+        }
+
+        public static Use writesTensor(String name, FloatSpan span) {
+            return new Use(name, span.array(), true, true);
+        }
+    }
+
+    /**
+     * No array a call writes is also another of its arguments: the kernels read and write
+     * per-channel arrays at different times, so a shared one would give results that differ by
+     * variant. Two tensors may share an array (y in place of x); {@link #requireInPlaceOrDisjoint}
+     * checks those. Null arrays (not used) are skipped.
+     */
+    public static void requireUnaliased(Use... uses) {
+        for (int i = 0; i < uses.length; i++) {
+            for (int j = i + 1; j < uses.length; j++) {
+                Use a = uses[i];
+                Use b = uses[j];
+                if (a.array() != null && a.array() == b.array() && (a.written() || b.written())
+                        && !(a.tensor() && b.tensor())) {
+                    Use written = a.written() ? a : b;
+                    Use other = written == a ? b : a;
+                    throw new IllegalArgumentException(written.name() + " must not be the same array as "
+                            + other.name() + ": the call writes " + written.name()
+                            + (other.written() ? " and also writes " : " and reads ") + other.name());
+                }
+            }
+        }
+    }
+
     /** Training statistics need two values per channel at least (as PyTorch). */
     public static void requireTrainable(Geometry geometry) {
         if (geometry.reductionSize() < 2) {

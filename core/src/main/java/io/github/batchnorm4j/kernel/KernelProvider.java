@@ -3,15 +3,18 @@ package io.github.batchnorm4j.kernel;
 import io.github.batchnorm4j.Variant;
 import io.github.batchnorm4j.parallel.Tasks;
 import java.lang.System.Logger.Level;
+import java.util.List;
 
 /**
  * Picks the kernels for a variant. The vectorized and fused variants are built on {@link Loops}:
  * the Vector API implementation when the module {@code jdk.incubator.vector} is present, else the
  * scalar one, with a one-line hint logged once. {@code -Dbatchnorm4j.vector=false} forces the
- * scalar loops (how the tests cover that path).
+ * scalar loops (how the tests cover that path), {@code -Dbatchnorm4j.vectorBits} a vector width.
  */
 public final class KernelProvider {
     private static final String PANAMA = "io.github.batchnorm4j.kernel.panama.PanamaLoops";
+    /** The vector widths {@code -Dbatchnorm4j.vectorBits} may name; any other is ignored, with a warning. */
+    public static final List<String> VECTOR_BITS = List.of("64", "128", "256", "512");
     private static final Loops LOOPS = pickLoops();
 
     private KernelProvider() {}
@@ -41,6 +44,11 @@ public final class KernelProvider {
             log.log(Level.INFO, "batchnorm4j: vector loops switched off (-Dbatchnorm4j.vector=false); using scalar loops");
             return new ScalarLoops();
         }
+        String bits = System.getProperty("batchnorm4j.vectorBits");
+        if (bits != null && !VECTOR_BITS.contains(bits)) {
+            log.log(Level.WARNING, "batchnorm4j: -Dbatchnorm4j.vectorBits must be one of " + VECTOR_BITS
+                    + ", got \"" + bits + "\"; using the machine's preferred vector width");
+        }
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             log.log(Level.WARNING, "batchnorm4j: jdk.incubator.vector is not available, using scalar loops;"
                     + " add --add-modules jdk.incubator.vector for the vector kernels");
@@ -49,7 +57,8 @@ public final class KernelProvider {
         try {
             return (Loops) Class.forName(PANAMA).getConstructor().newInstance();
         } catch (ReflectiveOperationException | LinkageError e) {
-            log.log(Level.WARNING, "batchnorm4j: vector loops failed to load (" + e + "); using scalar loops");
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            log.log(Level.WARNING, "batchnorm4j: vector loops failed to load (" + cause + "); using scalar loops");
             return new ScalarLoops();
         }
     }

@@ -1,6 +1,7 @@
 package io.github.batchnorm4j.parallel;
 
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -122,14 +123,25 @@ public final class Tasks {
         }
     }
 
-    /** Starts {@code helpers} pooled threads on {@code job} (null: only to wait for the next). */
+    /**
+     * Starts {@code helpers} pooled threads on {@code job} (null: only to wait for the next). A
+     * pool that refuses one (shut down, or saturated) just helps less: the calling thread runs
+     * whatever no helper takes, so a call never fails half-written because of the pool.
+     */
     private void wake(int helpers, Job job) {
         for (int h = 0; h < helpers; h++) {
-            if (keepsHelpers) {
-                present.incrementAndGet();
-                pool.execute(() -> help(job));
-            } else {
-                pool.execute(job::work);
+            try {
+                if (keepsHelpers) {
+                    present.incrementAndGet();
+                    pool.execute(() -> help(job));
+                } else {
+                    pool.execute(job::work);
+                }
+            } catch (RejectedExecutionException refused) {
+                if (keepsHelpers) {
+                    present.decrementAndGet();
+                }
+                return;
             }
         }
     }

@@ -10,6 +10,7 @@ import io.github.batchnorm4j.BatchStatistics;
 import io.github.batchnorm4j.FloatSpan;
 import io.github.batchnorm4j.Geometry;
 import io.github.batchnorm4j.ParameterGradients;
+import io.github.batchnorm4j.Parallelism;
 import io.github.batchnorm4j.Parameters;
 import io.github.batchnorm4j.RunningStatistics;
 import io.github.batchnorm4j.RunningUpdate;
@@ -125,6 +126,34 @@ class ValidationTest {
                 s -> s.bn.backward(s.g, s.x, s.y, s.dy, s.dx, s.parameters, s.saved, null)));
         calls.add(new BadCall("frozen backward: null running", NullPointerException.class, "running must not be null",
                 s -> s.bn.backwardFrozen(s.g, s.x, s.y, s.dy, s.dx, s.parameters, null, s.gradients)));
+        // aliasing: an array the call writes is also another of its arguments
+        calls.add(new BadCall("training: saved mean is the running mean", IllegalArgumentException.class,
+                "saved mean must not be the same array as running mean: the call writes saved mean and also writes running mean",
+                s -> s.bn.forwardTraining(s.g, s.x, s.y, s.parameters, BatchStatistics.of(s.running.mean(), s.saved.invStd()),
+                        s.running)));
+        calls.add(new BadCall("training: saved invStd is gamma", IllegalArgumentException.class,
+                "saved invStd must not be the same array as gamma: the call writes saved invStd and reads gamma",
+                s -> s.bn.forwardTraining(s.g, s.x, s.y, s.parameters, BatchStatistics.of(s.saved.mean(), s.gamma), s.running)));
+        calls.add(new BadCall("inference: y is the running mean", IllegalArgumentException.class,
+                "y must not be the same array as running mean: the call writes y and reads running mean",
+                s -> s.bn.forwardInference(new Geometry(1, 3, 1), s.x, s.running.mean(), s.parameters, s.running)));
+        calls.add(new BadCall("backward: dgamma is gamma", IllegalArgumentException.class,
+                "dgamma must not be the same array as gamma: the call writes dgamma and reads gamma",
+                s -> s.bn.backward(s.g, s.x, s.y, s.dy, s.dx, s.parameters, s.saved, ParameterGradients.of(s.gamma, s.dbeta))));
+        calls.add(new BadCall("backward: dbeta is the saved mean", IllegalArgumentException.class,
+                "dbeta must not be the same array as saved mean: the call writes dbeta and reads saved mean",
+                s -> s.bn.backward(s.g, s.x, s.y, s.dy, s.dx, s.parameters, s.saved,
+                        ParameterGradients.of(s.dgamma, s.saved.mean()))));
+        calls.add(new BadCall("backward: dx is dgamma", IllegalArgumentException.class,
+                "dx must not be the same array as dgamma: the call writes dx and also writes dgamma",
+                s -> s.bn.backward(new Geometry(1, 3, 1), s.x, s.y, s.dy, s.dgamma, s.parameters, s.saved, s.gradients)));
+        calls.add(new BadCall("frozen backward: dgamma is the running variance", IllegalArgumentException.class,
+                "dgamma must not be the same array as running variance: the call writes dgamma and reads running variance",
+                s -> s.bn.backwardFrozen(s.g, s.x, s.y, s.dy, s.dx, s.parameters, s.running,
+                        ParameterGradients.of(s.running.variance(), null))));
+        calls.add(new BadCall("running update: batchMean is the running variance", IllegalArgumentException.class,
+                "running variance must not be the same array as batchMean: the call writes running variance and reads batchMean",
+                s -> s.running.update(s.running.variance(), s.gamma, 10)));
         calls.add(new BadCall("frozen backward: x too short", IllegalArgumentException.class, "x must hold at least 24 floats",
                 s -> s.bn.backwardFrozen(s.g, new float[1], s.y, s.dy, s.dx, s.parameters, s.running, s.gradients)));
         return calls;
@@ -165,7 +194,17 @@ class ValidationTest {
         expect(IllegalArgumentException.class, "momentum must be in [0, 1], got NaN", () -> RunningUpdate.keras(Double.NaN));
         expect(IllegalArgumentException.class, "newBatchWeight must be in [0, 1], got 2.0", () -> RunningUpdate.exponential(2, true));
         expect(IllegalArgumentException.class, "offset must be in [0, 4] (the array's length), got 5", () -> FloatSpan.of(new float[4], 5));
-        expect(IllegalArgumentException.class, "threads must be at least 1, got 0", () -> BatchNorm.builder().threads(0));
+        expect(IllegalArgumentException.class, "threads must be in [1, 32768] (the calling thread and a fork-join pool's at most 32767), got 0",
+                () -> BatchNorm.builder().threads(0));
+        expect(IllegalArgumentException.class, "threads must be in [1, 32768] (the calling thread and a fork-join pool's at most 32767), got 100000",
+                () -> Parallelism.threads(100000));
+        float[] same = new float[3];
+        expect(IllegalArgumentException.class, "running mean and running variance must be different arrays, got the same one for both",
+                () -> RunningStatistics.of(same, same, RunningUpdate.pytorch(0.1)));
+        expect(IllegalArgumentException.class, "mean and invStd must be different arrays, got the same one for both",
+                () -> BatchStatistics.of(same, same));
+        expect(IllegalArgumentException.class, "dgamma and dbeta must be different arrays, got the same one for both",
+                () -> ParameterGradients.of(same, same));
     }
 
     @Test

@@ -18,7 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
 public final class PanamaLoops implements Loops {
     /**
      * The preferred species, or the width in bits named by {@code -Dbatchnorm4j.vectorBits}
-     * (64, 128, 256 or 512). A static final constant: a species that is not one boxes vectors.
+     * (64, 128, 256 or 512; KernelProvider warns of any other value, which leaves the preferred).
+     * A static final constant: a species that is not one boxes vectors.
      */
     static final VectorSpecies<Float> SPECIES = species(System.getProperty("batchnorm4j.vectorBits"));
     private static final int L = SPECIES.length();
@@ -34,10 +35,7 @@ public final class PanamaLoops implements Loops {
     }
 
     private static VectorSpecies<Float> species(String bits) {
-        if (bits == null) {
-            return FloatVector.SPECIES_PREFERRED;
-        }
-        return switch (bits) {
+        return switch (bits == null ? "" : bits) {
             case "64" -> FloatVector.SPECIES_64;
             case "128" -> FloatVector.SPECIES_128;
             case "256" -> FloatVector.SPECIES_256;
