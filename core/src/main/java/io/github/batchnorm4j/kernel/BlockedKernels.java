@@ -294,14 +294,26 @@ abstract class BlockedKernels implements Kernels {
         });
     }
 
+    /** Values of each channel whose mean is the shift of its sums: {@link #firstValues}. */
+    static final int SHIFT_SAMPLE = 8;
+
     /**
-     * Each channel's first value: the shift K of the kernels' sums of x - K (see
-     * {@link Loops#sumDeviations}), padded for the row loops.
+     * The mean of each channel's first {@link #SHIFT_SAMPLE} values, in memory order: the shift K
+     * of the kernels' sums of x - K (see {@link Loops#sumDeviations}), padded for the row loops.
+     * Those sums keep their digits as long as K lies near the channel's mean, in standard
+     * deviations; a mean of several values lies nearer than any one of them, and one outlier
+     * among them moves it by an eighth.
      */
     float[] firstValues(Geometry g, FloatSpan x) {
         float[] first = new float[paddedChannels(g.channels())];
+        int stride = g.channels() * g.inner();
+        int count = Math.min(SHIFT_SAMPLE, g.reductionSize());
         for (int c = 0; c < g.channels(); c++) {
-            first[c] = x.array()[x.offset() + c * g.inner()];
+            double sum = 0;
+            for (int k = 0; k < count; k++) {
+                sum += x.array()[x.offset() + k / g.inner() * stride + c * g.inner() + k % g.inner()];
+            }
+            first[c] = (float) (sum / count);
         }
         return first;
     }
@@ -327,12 +339,37 @@ abstract class BlockedKernels implements Kernels {
         return relu ? y.array() : null;
     }
 
-    /** Per-channel statistics as the API returns them, and the normalize scale. */
-    static void finishChannel(int c, double mean, double variance, float gamma, float epsilon,
-            float[] meanOut, float[] varianceOut, float[] invStdOut, float[] scale) {
-        meanOut[c] = (float) mean;
-        varianceOut[c] = (float) variance;
-        invStdOut[c] = ChannelMath.invStd(variance, epsilon);
-        scale[c] = ChannelMath.scale(gamma, invStdOut[c]);
+    /**
+     * Channel c's statistics as the API returns them, and the normalize scale, into index
+     * {@code at} of the arrays. A mean or variance that came out non-finite is summed again in
+     * double over the channel's values first: float sums of squares overflow once values pass
+     * about 1e19, long before the variance does. A channel that holds NaN or infinity comes out
+     * non-finite from that too, and no other channel is touched.
+     */
+    static void finishChannel(Geometry g, FloatSpan x, int c, int at, double mean, double variance, float gamma,
+            float epsilon, float[] meanOut, float[] varianceOut, float[] invStdOut, float[] scale) {
+        if (!Double.isFinite(mean) || !Double.isFinite(variance)) {
+            float[] a = x.array();
+            int first = x.offset() + c * g.inner();
+            int stride = g.channels() * g.inner();
+            double sum = 0;
+            for (int o = 0; o < g.outer(); o++) {
+                for (int i = first + o * stride, end = i + g.inner(); i < end; i++) {
+                    sum += a[i];
+                }
+            }
+            mean = sum / g.reductionSize();
+            double squares = 0;
+            for (int o = 0; o < g.outer(); o++) {
+                for (int i = first + o * stride, end = i + g.inner(); i < end; i++) {
+                    squares += (a[i] - mean) * (a[i] - mean);
+                }
+            }
+            variance = squares / g.reductionSize();
+        }
+        meanOut[at] = (float) mean;
+        varianceOut[at] = (float) variance;
+        invStdOut[at] = ChannelMath.invStd(variance, epsilon);
+        scale[at] = ChannelMath.scale(gamma, invStdOut[at]);
     }
 }

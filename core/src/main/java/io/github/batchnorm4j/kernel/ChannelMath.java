@@ -40,9 +40,10 @@ public final class ChannelMath {
 
     /**
      * Turns one channel's backward sums into its gradients and the coefficients of
-     * {@code dx = dy' * a - (x - mean) * b - c}. With batch statistics
-     * {@code a = gamma * invStd}, {@code b = a * invStd * dgamma / M}, {@code c = a * dbeta / M};
-     * with frozen statistics b = c = 0.
+     * {@code dx = (dy' - (x - mean) * b - c) * a}. With batch statistics
+     * {@code a = gamma * invStd}, {@code b = invStd * dgamma / M}, {@code c = dbeta / M}; with
+     * frozen statistics b = c = 0. Factored so that no coefficient holds invStd squared, which
+     * leaves float's range when the standard deviation is below 1e-19 or above 1e19.
      *
      * @param sumDy sum of dy' (dbeta)
      * @param sumDyDev sum of dy' * (x - mean); dgamma is this times invStd
@@ -55,7 +56,7 @@ public final class ChannelMath {
         dbeta[channel] = (float) sumDy;
         double k = (double) gamma * invStd;
         a[channel] = (float) k;
-        b[channel] = batchStatistics ? (float) (k * invStd * dg / m) : 0f;
-        c[channel] = batchStatistics ? (float) (k * sumDy / m) : 0f;
+        b[channel] = batchStatistics ? (float) (invStd * dg / m) : 0f;
+        c[channel] = batchStatistics ? (float) (sumDy / m) : 0f;
     }
 }

@@ -106,7 +106,7 @@ public final class FusedKernels extends BlockedKernels {
         }
 
         void finish(Moments moments, int c) {
-            finishChannel(c, moments.mean[c], moments.variance(c), gamma[c], epsilon, mean, variance, invStd, scale);
+            finishChannel(g, x, c, c, moments.mean[c], moments.variance(c), gamma[c], epsilon, mean, variance, invStd, scale);
             coefficients(c, c, mean, variance, invStd, center, offset);
         }
 
@@ -151,14 +151,15 @@ public final class FusedKernels extends BlockedKernels {
          */
         void blockMoments(Blocking.Planar planar, int c, int b, double[] sums, double[] into, int at) {
             int n = planar.size(b);
-            double blockMean = shift[c] + sums[0] / n;
-            double m2 = sums[1] - sums[0] * sums[0] / n;
+            float center = shift[c];
             if (cancelled(sums[0], sums[1], n)) {
-                m2 = loops.sumSquaredDeviations(in, xo + planar.from(c, b), planar.runs(b), planar.length(b),
-                        planar.stride(), (float) blockMean);
+                center = (float) (center + sums[0] / n);
+                sums = new double[2];
+                loops.deviationSums(in, xo + planar.from(c, b), planar.runs(b), planar.length(b), planar.stride(),
+                        center, sums);
             }
-            into[at] = blockMean;
-            into[at + 1] = m2;
+            into[at] = center + sums[0] / n;
+            into[at + 1] = sums[1] - sums[0] * sums[0] / n;
         }
 
         /**
@@ -177,9 +178,10 @@ public final class FusedKernels extends BlockedKernels {
                 double a1 = planeSums[2 * (c * g.outer() + image)];
                 double a2 = planeSums[2 * (c * g.outer() + image) + 1];
                 if (cancelled(a1, a2, inner)) {
-                    double planeMean = shift[c] + a1 / inner;
-                    moments.merge(c, inner, planeMean, loops.sumSquaredDeviations(in, xo + p * inner, 1, inner,
-                            inner, (float) planeMean));
+                    float center = (float) (shift[c] + a1 / inner);
+                    double[] sums = new double[2];
+                    loops.deviationSums(in, xo + p * inner, 1, inner, inner, center, sums);
+                    moments.mergeShifted(c, inner, center, sums[0], sums[1]);
                 } else {
                     s1 += a1;
                     s2 += a2;
@@ -319,7 +321,7 @@ public final class FusedKernels extends BlockedKernels {
 
             void finish(int c) {
                 int i = c - from;
-                finishChannel(i, moments.mean[i], moments.variance(i), gamma[c], epsilon, groupMean,
+                finishChannel(g, x, c, i, moments.mean[i], moments.variance(i), gamma[c], epsilon, groupMean,
                         groupVariance, groupInvStd, groupScale);
                 coefficients(c, i, groupMean, groupVariance, groupInvStd, groupCenter, groupOffset);
             }
@@ -327,14 +329,16 @@ public final class FusedKernels extends BlockedKernels {
 
         /**
          * One row chunk's statistics. Its sub-blocks all sum x - K with the same shift K, so
-         * their sums add up in double and become a mean and an M2 once, at the end; a sub-block
-         * whose sums cancel is swept again around its own mean and Chan-merged on its own. (If
-         * no sub-block cancels, their union cannot: its M2 is at least the sum of theirs.)
+         * their sums add up in double and become a mean and an M2 once, at the end; a channel
+         * whose sums cancel in a sub-block is swept again around its own mean there and
+         * Chan-merged on its own. (If no sub-block cancels, their union cannot: its M2 is at
+         * least the sum of theirs.) Whether one channel cancels (or is NaN) never changes how
+         * another is summed, so its bits do not depend on the other channels.
          */
         final class ChunkMoments {
             final double[] s1 = new double[channels];
             final double[] s2 = new double[channels];
-            long n;
+            final long[] n = new long[channels];
             /** Moments of the sub-blocks swept again around their means; null while there are none. */
             Moments swept;
             final float[] sums = new float[paddedChannels(channels)];
@@ -348,29 +352,34 @@ public final class FusedKernels extends BlockedKernels {
                 for (int c = 0; c < channels; c++) {
                     again |= cancelled(sums[c], squares[c], rows);
                 }
-                if (!again) {
+                float[] centers = null;
+                float[] again1 = null;
+                float[] again2 = null;
+                if (again) {
+                    centers = new float[paddedChannels(channels)];
                     for (int c = 0; c < channels; c++) {
+                        centers[c] = (float) (shift[c] + (double) sums[c] / rows);
+                    }
+                    again1 = new float[paddedChannels(channels)];
+                    again2 = new float[paddedChannels(channels)];
+                    loops.deviationSumsRows(in, base, rows, channels, channels, centers, again1, again2, 0);
+                    swept = swept == null ? new Moments(channels) : swept;
+                }
+                for (int c = 0; c < channels; c++) {
+                    if (again && cancelled(sums[c], squares[c], rows)) {
+                        swept.mergeShifted(c, rows, centers[c], again1[c], again2[c]);
+                    } else {
                         s1[c] += sums[c];
                         s2[c] += squares[c];
+                        n[c] += rows;
                     }
-                    n += rows;
-                    return;
-                }
-                float[] centers = new float[paddedChannels(channels)];
-                for (int c = 0; c < channels; c++) {
-                    centers[c] = (float) (shift[c] + (double) sums[c] / rows);
-                }
-                loops.sumSquaredDeviationsRows(in, base, rows, channels, channels, centers, squares, 0);
-                swept = swept == null ? new Moments(channels) : swept;
-                for (int c = 0; c < channels; c++) {
-                    swept.merge(c, rows, shift[c] + (double) sums[c] / rows, squares[c]);
                 }
             }
 
             void mergeInto(Moments total) {
-                if (n > 0) {
-                    for (int c = 0; c < channels; c++) {
-                        total.mergeShifted(c, n, shift[c], s1[c], s2[c]);
+                for (int c = 0; c < channels; c++) {
+                    if (n[c] > 0) {
+                        total.mergeShifted(c, n[c], shift[c], s1[c], s2[c]);
                     }
                 }
                 if (swept != null) {
@@ -600,14 +609,13 @@ public final class FusedKernels extends BlockedKernels {
 
     /**
      * True when {@code M2 = S2 - S1^2/n}, from the sums S1 of x - K and S2 of (x - K)^2 over n
-     * values, is under 1% of S2, more than two of its digits cancelled (or is NaN): the shift K
-     * was far from the block's mean, and the block is swept again around that mean. (At 0.1%,
-     * a plane of 784 floats holding one outlier of 1000 among N(0,1) values kept M2 to only
-     * 1.2e-4 of its value, summed in float.) Written without a division: it runs once per
-     * channel per block.
+     * values, is under a quarter of S2 (or is NaN): the shift K lies more than sqrt(3) standard
+     * deviations from the block's mean, and the rounding of S2 would weigh over four times as
+     * much in M2 as it does in S2. The block is then summed again around its own mean, for both
+     * the mean and M2. Written without a division: it runs once per channel per block.
      */
     static boolean cancelled(double s1, double s2, long n) {
-        return !(n * s2 - s1 * s1 >= 1e-2 * n * s2);
+        return !(n * s2 - s1 * s1 >= 0.25 * n * s2);
     }
 
     @Override

@@ -65,7 +65,7 @@ public interface Loops {
     void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int runs,
             int length, int stride, float mean, double[] sums);
 
-    /** {@code dx = dy' * a - (x - mean) * b - c}. */
+    /** {@code dx = (dy' - (x - mean) * b - c) * a}. */
     void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
             float[] dx, int dxFrom, int runs, int length, int stride, float mean, float a, float b, float c);
 
@@ -108,7 +108,7 @@ public interface Loops {
     void scaleShiftRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,
             float[] scale, float[] shift, boolean relu);
 
-    /** {@code dx(r, j) = dy'(r, j) * a[j] - (x(r, j) - mean[j]) * b[j] - c[j]}. */
+    /** {@code dx(r, j) = (dy'(r, j) - (x(r, j) - mean[j]) * b[j] - c[j]) * a[j]}. */
     void gradientApplyRows(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
             float[] dx, int dxFrom, int rows, int width, float[] mean, float[] a, float[] b, float[] c);
 

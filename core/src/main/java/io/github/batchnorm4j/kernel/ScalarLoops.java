@@ -139,7 +139,7 @@ public final class ScalarLoops implements Loops {
             for (int k = 0; k < length; k++) {
                 int at = r * stride + k;
                 float d = masked(dy[dyFrom + at], y, yFrom + at);
-                dx[dxFrom + at] = Math.fma(d, a, -Math.fma(x[xFrom + at] - mean, b, c));
+                dx[dxFrom + at] = (d - Math.fma(x[xFrom + at] - mean, b, c)) * a;
             }
         }
     }
@@ -226,7 +226,7 @@ public final class ScalarLoops implements Loops {
         for (int i = 0, n = rows * width; i < n; i++) {
             int ch = i % width;
             float d = masked(dy[dyFrom + i], y, yFrom + i);
-            dx[dxFrom + i] = Math.fma(d, a[ch], -Math.fma(x[xFrom + i] - mean[ch], b[ch], c[ch]));
+            dx[dxFrom + i] = (d - Math.fma(x[xFrom + i] - mean[ch], b[ch], c[ch])) * a[ch];
         }
     }
 

@@ -35,9 +35,9 @@ public final class VectorizedKernels extends BlockedKernels {
             float[] muF = rounded(mu);
             forEachBlock(planar, g.size(), (c, b) -> partial[c * blocks + b] = loops.sumSquaredDeviations(
                     in, xo + planar.from(c, b), planar.runs(b), planar.length(b), planar.stride(), muF[c]));
-            double[] var = perChannel(partial, channels, blocks, m);
+            double[] var = aroundTheMean(perChannel(partial, channels, blocks, m), mu, muF);
             for (int c = 0; c < channels; c++) {
-                finishChannel(c, mu[c], var[c], gamma[c], epsilon, mean, variance, invStd, scale);
+                finishChannel(g, x, c, c, mu[c], var[c], gamma[c], epsilon, mean, variance, invStd, scale);
             }
             float[] out = y.array();
             int yo = y.offset();
@@ -71,9 +71,9 @@ public final class VectorizedKernels extends BlockedKernels {
                     add(partial[k], part);
                 });
             });
-            double[] var = perChannel(partial, m);
+            double[] var = aroundTheMean(perChannel(partial, m), mu, muF);
             for (int c = 0; c < channels; c++) {
-                finishChannel(c, mu[c], var[c], gamma[c], epsilon, mean, variance, invStd, scale);
+                finishChannel(g, x, c, c, mu[c], var[c], gamma[c], epsilon, mean, variance, invStd, scale);
             }
             float[] out = y.array();
             int yo = y.offset();
@@ -159,6 +159,19 @@ public final class VectorizedKernels extends BlockedKernels {
             result[c] /= m;
         }
         return result;
+    }
+
+    /**
+     * The variance from the mean square of x - float(mean): that mean square exceeds the
+     * variance by exactly (mean - float(mean))^2, which is not small next to a variance far
+     * below the mean's rounding (x alternating 1e7 and 1e7 + 1).
+     */
+    private static double[] aroundTheMean(double[] meanSquares, double[] mean, float[] rounded) {
+        for (int c = 0; c < meanSquares.length; c++) {
+            double excess = mean[c] - rounded[c];
+            meanSquares[c] = Math.max(0, meanSquares[c] - excess * excess);
+        }
+        return meanSquares;
     }
 
     /** The mean of x from the mean of x - shift. */

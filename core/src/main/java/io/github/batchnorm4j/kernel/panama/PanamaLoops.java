@@ -40,8 +40,7 @@ public final class PanamaLoops implements Loops {
             case "128" -> FloatVector.SPECIES_128;
             case "256" -> FloatVector.SPECIES_256;
             case "512" -> FloatVector.SPECIES_512;
-            default -> throw new IllegalArgumentException(
-                    "batchnorm4j.vectorBits must be 64, 128, 256 or 512, got " + bits);
+            default -> FloatVector.SPECIES_PREFERRED;
         };
     }
 
@@ -424,8 +423,8 @@ public final class PanamaLoops implements Loops {
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector av = FloatVector.broadcast(SPECIES, a);
-        FloatVector negB = FloatVector.broadcast(SPECIES, -b);
-        FloatVector negC = FloatVector.broadcast(SPECIES, -c);
+        FloatVector bv = FloatVector.broadcast(SPECIES, b);
+        FloatVector cv = FloatVector.broadcast(SPECIES, c);
         for (int r = 0; r < runs; r++) {
             int xa = xFrom + r * stride;
             int ga = dyFrom + r * stride;
@@ -434,14 +433,14 @@ public final class PanamaLoops implements Loops {
             int k = 0;
             for (; k <= length - L; k += L) {
                 FloatVector d = zero.blend(load(dy, ga + k), load(y, sa + k).compare(VectorOperators.GT, 0f));
-                FloatVector t = load(x, xa + k).sub(mu).fma(negB, negC);
-                d.fma(av, t).intoArray(dx, da + k);
+                FloatVector t = load(x, xa + k).sub(mu).fma(bv, cv);
+                d.sub(t).mul(av).intoArray(dx, da + k);
             }
             if (k < length) {
                 VectorMask<Float> m = SPECIES.indexInRange(k, length);
                 FloatVector d = zero.blend(load(dy, ga + k, m), load(y, sa + k, m).compare(VectorOperators.GT, 0f));
-                FloatVector t = load(x, xa + k, m).sub(mu).fma(negB, negC);
-                d.fma(av, t).intoArray(dx, da + k, m);
+                FloatVector t = load(x, xa + k, m).sub(mu).fma(bv, cv);
+                d.sub(t).mul(av).intoArray(dx, da + k, m);
             }
         }
     }
@@ -499,21 +498,21 @@ public final class PanamaLoops implements Loops {
             int length, int stride, float mean, float a, float b, float c) {
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector av = FloatVector.broadcast(SPECIES, a);
-        FloatVector negB = FloatVector.broadcast(SPECIES, -b);
-        FloatVector negC = FloatVector.broadcast(SPECIES, -c);
+        FloatVector bv = FloatVector.broadcast(SPECIES, b);
+        FloatVector cv = FloatVector.broadcast(SPECIES, c);
         for (int r = 0; r < runs; r++) {
             int xa = xFrom + r * stride;
             int ga = dyFrom + r * stride;
             int da = dxFrom + r * stride;
             int k = 0;
             for (; k <= length - L; k += L) {
-                FloatVector t = load(x, xa + k).sub(mu).fma(negB, negC);
-                load(dy, ga + k).fma(av, t).intoArray(dx, da + k);
+                FloatVector t = load(x, xa + k).sub(mu).fma(bv, cv);
+                load(dy, ga + k).sub(t).mul(av).intoArray(dx, da + k);
             }
             if (k < length) {
                 VectorMask<Float> m = SPECIES.indexInRange(k, length);
-                FloatVector t = load(x, xa + k, m).sub(mu).fma(negB, negC);
-                load(dy, ga + k, m).fma(av, t).intoArray(dx, da + k, m);
+                FloatVector t = load(x, xa + k, m).sub(mu).fma(bv, cv);
+                load(dy, ga + k, m).sub(t).mul(av).intoArray(dx, da + k, m);
             }
         }
     }
@@ -822,7 +821,7 @@ public final class PanamaLoops implements Loops {
         int j = 0;
         for (int k = 0; k < n; k += L) {
             FloatVector t = load(x, xFrom + k).sub(load(mean, j)).fma(load(b, j), load(c, j));
-            load(dy, dyFrom + k).fma(load(a, j), t.neg()).intoArray(dx, dxFrom + k);
+            load(dy, dyFrom + k).sub(t).mul(load(a, j)).intoArray(dx, dxFrom + k);
             j += step;
             j = j >= width ? j - width : j;
         }
@@ -837,7 +836,7 @@ public final class PanamaLoops implements Loops {
             FloatVector d = FloatVector.zero(SPECIES).blend(load(dy, dyFrom + k),
                     load(y, yFrom + k).compare(VectorOperators.GT, 0f));
             FloatVector t = load(x, xFrom + k).sub(load(mean, j)).fma(load(b, j), load(c, j));
-            d.fma(load(a, j), t.neg()).intoArray(dx, dxFrom + k);
+            d.sub(t).mul(load(a, j)).intoArray(dx, dxFrom + k);
             j += step;
             j = j >= width ? j - width : j;
         }
@@ -852,7 +851,7 @@ public final class PanamaLoops implements Loops {
             d = FloatVector.zero(SPECIES).blend(d, load(y, ya, m).compare(VectorOperators.GT, 0f));
         }
         FloatVector t = load(x, xa, m).sub(load(mean, j, m)).fma(load(b, j, m), load(c, j, m));
-        d.fma(load(a, j, m), t.neg()).intoArray(dx, dxa, m);
+        d.sub(t).mul(load(a, j, m)).intoArray(dx, dxa, m);
     }
 
     @Override
