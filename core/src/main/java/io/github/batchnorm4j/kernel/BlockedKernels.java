@@ -18,6 +18,20 @@ abstract class BlockedKernels implements Kernels {
         this.tasks = tasks;
     }
 
+    /**
+     * Whether a tensor takes the planar paths: planes longer than one float (NCHW and friends),
+     * or a single channel in any layout, whose memory is one plane (rows of one float would run
+     * the row loops a lane at a time).
+     */
+    static boolean planar(Geometry g) {
+        return g.inner() > 1 || g.channels() == 1 && g.size() > 1;
+    }
+
+    /** The geometry the planar paths see: a single channel as one plane of all its values. */
+    static Geometry asPlanes(Geometry g) {
+        return g.channels() == 1 ? new Geometry(1, 1, g.size()) : g;
+    }
+
     /** Work on block b of channel c. */
     interface BlockTask {
         void run(int c, int b);
@@ -205,13 +219,15 @@ abstract class BlockedKernels implements Kernels {
         int xo = x.offset();
         int yo = y.offset();
         long floats = 2L * g.size();
-        if (g.inner() > 1 && shortPlanes(g)) {
+        boolean planar = planar(g);
+        g = asPlanes(g);
+        if (planar && shortPlanes(g)) {
             int width = g.channels() * g.inner();
             float[] scaleS = spread(scale, g);
             float[] shiftS = spread(shift, g);
             forEachImageRows(g, floats, (from, to) -> loops.scaleShiftRows(in, xo + from * width, out,
                     yo + from * width, to - from, width, scaleS, shiftS, relu));
-        } else if (g.inner() > 1) {
+        } else if (planar) {
             int channels = g.channels();
             int inner = g.inner();
             forEachPlaneRange(g, floats, (from, to) -> {

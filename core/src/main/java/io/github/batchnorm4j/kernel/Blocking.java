@@ -16,6 +16,12 @@ final class Blocking {
      * measured faster (128 KiB ones took (2048,512) forward from 0.55-0.62 of copy to 0.46).
      */
     static final int ROW_BLOCK_FLOATS = 131072;
+    /**
+     * Rows of an NHWC sub-block at most: a channel's float sum then takes at most this many
+     * values before it goes into double. That bounds its rounding where a few values outweigh
+     * the rest, since each value added after an outlier rounds at the outlier's scale.
+     */
+    static final int MAX_SUM_ROWS = 1024;
     /** NCHW tensors up to this many floats (1 MiB) keep a task's channels in L2 between sweeps. */
     static final int IN_CACHE_FLOATS = 1 << 18;
     /**
@@ -107,7 +113,7 @@ final class Blocking {
     record Rows(int outer, int channels, int rowsPerBlock, int rowsPerChunk, int chunks) {
         static Rows of(Geometry g) {
             int channels = g.channels();
-            int perBlock = Math.max(1, Math.min(ROW_BLOCK_FLOATS / channels, Math.max(
+            int perBlock = Math.max(1, Math.min(Math.min(ROW_BLOCK_FLOATS / channels, MAX_SUM_ROWS), Math.max(
                     Math.ceilDiv(g.outer(), MIN_ROW_BLOCKS), Math.ceilDiv(BLOCK_FLOATS, channels))));
             int blocks = Math.ceilDiv(g.outer(), perBlock);
             int perChunk = Math.ceilDiv(blocks, MAX_CHUNKS) * perBlock;

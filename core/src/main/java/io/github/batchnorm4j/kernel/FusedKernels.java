@@ -39,8 +39,8 @@ public final class FusedKernels extends BlockedKernels {
     @Override
     public void forwardTraining(Geometry g, FloatSpan x, FloatSpan y, float[] gamma, float[] beta,
             float epsilon, boolean relu, float[] mean, float[] variance, float[] invStd) {
-        Forward f = new Forward(g, x, y, gamma, beta, epsilon, relu, mean, variance, invStd);
-        if (g.inner() > 1) {
+        Forward f = new Forward(asPlanes(g), x, y, gamma, beta, epsilon, relu, mean, variance, invStd);
+        if (planar(g)) {
             f.planar();
         } else {
             f.rowChunks();
@@ -51,8 +51,9 @@ public final class FusedKernels extends BlockedKernels {
     public void backward(Geometry g, FloatSpan x, FloatSpan y, FloatSpan dy, FloatSpan dx,
             float[] gamma, float[] mean, float[] invStd, boolean relu, boolean batchStatistics,
             float[] dgamma, float[] dbeta) {
-        Backward bw = new Backward(g, x, y, dy, dx, gamma, mean, invStd, relu, batchStatistics, dgamma, dbeta);
-        if (g.inner() > 1) {
+        Backward bw = new Backward(asPlanes(g), x, y, dy, dx, gamma, mean, invStd, relu, batchStatistics, dgamma,
+                dbeta);
+        if (planar(g)) {
             bw.planar();
         } else {
             backwardRowChunks(g, x, y, dy, dx, gamma, mean, invStd, relu, batchStatistics, dgamma, dbeta);

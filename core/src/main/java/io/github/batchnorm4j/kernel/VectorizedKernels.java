@@ -24,7 +24,8 @@ public final class VectorizedKernels extends BlockedKernels {
         float[] in = x.array();
         int xo = x.offset();
         float[] scale = new float[paddedChannels(channels)];
-        if (g.inner() > 1) {
+        if (planar(g)) {
+            g = asPlanes(g);
             Blocking.Planar planar = Blocking.Planar.of(g);
             int blocks = planar.count();
             double[] partial = new double[channels * blocks];
@@ -90,10 +91,11 @@ public final class VectorizedKernels extends BlockedKernels {
     public void backward(Geometry g, FloatSpan x, FloatSpan y, FloatSpan dy, FloatSpan dx,
             float[] gamma, float[] mean, float[] invStd, boolean relu, boolean batchStatistics,
             float[] dgamma, float[] dbeta) {
-        if (g.inner() == 1) {
+        if (!planar(g)) {
             backwardRowChunks(g, x, y, dy, dx, gamma, mean, invStd, relu, batchStatistics, dgamma, dbeta);
             return;
         }
+        g = asPlanes(g);
         int channels = g.channels();
         float[] in = x.array();
         float[] grad = dy.array();
