@@ -361,8 +361,10 @@ abstract class BlockedKernels implements Kernels {
      * double over the channel's values first: float sums of squares overflow once values pass
      * about 1e19, long before the variance does. A channel that holds NaN or infinity comes out
      * non-finite from that too, and no other channel is touched.
+     *
+     * @return the mean in double, whose rounding to float the normalize offset makes up for
      */
-    static void finishChannel(Geometry g, FloatSpan x, int c, int at, double mean, double variance, float gamma,
+    static double finishChannel(Geometry g, FloatSpan x, int c, int at, double mean, double variance, float gamma,
             float epsilon, float[] meanOut, float[] varianceOut, float[] invStdOut, float[] scale) {
         if (!Double.isFinite(mean) || !Double.isFinite(variance)) {
             float[] a = x.array();
@@ -387,5 +389,6 @@ abstract class BlockedKernels implements Kernels {
         varianceOut[at] = (float) variance;
         invStdOut[at] = ChannelMath.invStd(variance, epsilon);
         scale[at] = ChannelMath.scale(gamma, invStdOut[at]);
+        return mean;
     }
 }

@@ -22,12 +22,21 @@ public final class ChannelMath {
     /**
      * How far from 0, in standard deviations, a channel's mean may lie for training forward to
      * normalize it as {@code x * scale + shift}. Rounding the shift to float adds about
-     * {@code 2^-24 * |mean| * scale} to y: within this bound at most 16 units in the last place
-     * of gamma, the same order as what rounding the mean to float costs
-     * {@code (x - mean) * scale + beta}. Beyond it the subtracting form keeps that error about
-     * half as large, and the shift cannot overflow.
+     * {@code 2^-24 * |mean| * scale} to y: within this bound at most 2 units in the last place
+     * of gamma. Beyond it {@code (x - center) * scale + offset} with the center the mean rounded
+     * to float keeps y within a few units in the last place of itself, whatever the mean.
      */
-    static final float MAX_SHIFTED_MEANS = 16f;
+    static final float MAX_SHIFTED_MEANS = 2f;
+
+    /**
+     * The offset that turns {@code (x - center) * scale} into y: {@code beta - (mean - center)
+     * * scale}, with the mean in double. Center 0 gives the multiply-add form's shift; center
+     * the mean rounded to float gives beta and the rounding error of the mean, which would
+     * otherwise move y by up to {@code 2^-24 * |mean| * scale} (6e-4 at mean 1e4, std 1).
+     */
+    static float offset(float beta, double mean, float center, float scale) {
+        return (float) (beta - (mean - center) * scale);
+    }
 
     /**
      * Whether training forward may normalize this channel as {@code x * scale + shift}: its

@@ -6,12 +6,13 @@ import io.github.batchnorm4j.parallel.Tasks;
 
 /**
  * The fewest trips through memory. Statistics come from per-block moments, merged with Chan's
- * formula in block order: one sweep per block sums x - K and (x - K)^2 with K a value of the
- * channel, and a block whose M2 = S2 - S1^2/n cancels more than two digits (K far from the
- * block's mean) is swept again around its own mean. Then y = (x - center) * scale + offset,
- * ReLU included: a channel whose mean lies within 16 standard deviations of 0 and is not constant
- * ({@link ChannelMath#multiplyAddKeepsDigits}) takes center 0 and offset beta - mean * scale, one
- * FMA (x - 0 is x); any other, center mean and offset beta. Where every center is 0, a sweep of
+ * formula in block order: one sweep per block sums x - K and (x - K)^2 with K the mean of the
+ * channel's first values, and a block whose M2 = S2 - S1^2/n cancels (K far from the block's
+ * mean) is swept again around its own mean. Then y = (x - center) * scale + offset, ReLU
+ * included: a channel whose mean lies within 2 standard deviations of 0 and is not constant
+ * ({@link ChannelMath#multiplyAddKeepsDigits}) takes center 0, one FMA (x - 0 is x); any other,
+ * center mean rounded to float; the offset, beta - (mean - center) * scale from the mean in
+ * double, makes up what the center lacks. Where every center is 0, a sweep of
  * its own runs inference's loops, which load no centers. Backward sums dy' and dy' * (x - mean)
  * in one sweep.
  *
@@ -107,20 +108,22 @@ public final class FusedKernels extends BlockedKernels {
         }
 
         void finish(Moments moments, int c) {
-            finishChannel(g, x, c, c, moments.mean[c], moments.variance(c), gamma[c], epsilon, mean, variance, invStd, scale);
-            coefficients(c, c, mean, variance, invStd, center, offset);
+            double exactMean = finishChannel(g, x, c, c, moments.mean[c], moments.variance(c), gamma[c], epsilon,
+                    mean, variance, invStd, scale);
+            coefficients(c, c, exactMean, mean, variance, invStd, scale, center, offset);
         }
 
         /**
-         * Center and offset of channel c, from its finished statistics at index i of the arrays
-         * given: 0 and beta - mean * scale where {@link ChannelMath#multiplyAddKeepsDigits},
-         * mean and beta otherwise.
+         * Center and offset of channel c, from its mean in double and its finished statistics at
+         * index i of the arrays given: center 0 where {@link ChannelMath#multiplyAddKeepsDigits},
+         * the mean rounded to float otherwise; the offset makes up the difference
+         * ({@link ChannelMath#offset}).
          */
-        void coefficients(int c, int i, float[] means, float[] variances, float[] invStds, float[] centers,
-                float[] offsets) {
+        void coefficients(int c, int i, double exactMean, float[] means, float[] variances, float[] invStds,
+                float[] scales, float[] centers, float[] offsets) {
             boolean multiplyAdd = ChannelMath.multiplyAddKeepsDigits(means[i], variances[i], invStds[i]);
             centers[i] = multiplyAdd ? 0f : means[i];
-            offsets[i] = multiplyAdd ? ChannelMath.shift(beta[c], means[i], gamma[c], invStds[i]) : beta[c];
+            offsets[i] = ChannelMath.offset(beta[c], exactMean, centers[i], scales[i]);
         }
 
         /**
@@ -322,9 +325,10 @@ public final class FusedKernels extends BlockedKernels {
 
             void finish(int c) {
                 int i = c - from;
-                finishChannel(g, x, c, i, moments.mean[i], moments.variance(i), gamma[c], epsilon, groupMean,
-                        groupVariance, groupInvStd, groupScale);
-                coefficients(c, i, groupMean, groupVariance, groupInvStd, groupCenter, groupOffset);
+                double exactMean = finishChannel(g, x, c, i, moments.mean[i], moments.variance(i), gamma[c], epsilon,
+                        groupMean, groupVariance, groupInvStd, groupScale);
+                coefficients(c, i, exactMean, groupMean, groupVariance, groupInvStd, groupScale, groupCenter,
+                        groupOffset);
             }
         }
 

@@ -40,8 +40,10 @@ public final class NaiveKernels implements Kernels {
                 int from = x.offset() + index(g, o, c);
                 int to = y.offset() + index(g, o, c);
                 for (int i = 0; i < g.inner(); i++) {
-                    float xhat = (in[from + i] - mean[c]) * invStd[c];
-                    out[to + i] = activate(gamma[c] * xhat + beta[c], relu);
+                    // in double around the mean in double: the mean rounded to float would move y
+                    // by up to 2^-24 * |mean| * invStd
+                    double xhat = (in[from + i] - mu) * invStd[c];
+                    out[to + i] = activate((float) (gamma[c] * xhat + beta[c]), relu);
                 }
             }
         }

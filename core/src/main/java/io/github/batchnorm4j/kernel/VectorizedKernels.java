@@ -37,15 +37,13 @@ public final class VectorizedKernels extends BlockedKernels {
             forEachBlock(planar, g.size(), (c, b) -> partial[c * blocks + b] = loops.sumSquaredDeviations(
                     in, xo + planar.from(c, b), planar.runs(b), planar.length(b), planar.stride(), muF[c]));
             double[] var = aroundTheMean(perChannel(partial, channels, blocks, m), mu, muF);
-            for (int c = 0; c < channels; c++) {
-                finishChannel(g, x, c, c, mu[c], var[c], gamma[c], epsilon, mean, variance, invStd, scale);
-            }
+            float[] offset = finish(g, x, mu, var, gamma, beta, epsilon, mean, variance, invStd, scale);
             float[] out = y.array();
             int yo = y.offset();
             forEachBlock(planar, 2L * g.size(), (c, b) -> {
                 int at = planar.from(c, b);
                 loops.normalize(in, xo + at, out, yo + at, planar.runs(b), planar.length(b),
-                        planar.stride(), mean[c], scale[c], beta[c], relu);
+                        planar.stride(), mean[c], scale[c], offset[c], relu);
             });
         } else {
             Blocking.Rows rows = Blocking.Rows.of(g);
@@ -73,17 +71,15 @@ public final class VectorizedKernels extends BlockedKernels {
                 });
             });
             double[] var = aroundTheMean(perChannel(partial, m), mu, muF);
-            for (int c = 0; c < channels; c++) {
-                finishChannel(g, x, c, c, mu[c], var[c], gamma[c], epsilon, mean, variance, invStd, scale);
-            }
+            float[] offset = finish(g, x, mu, var, gamma, beta, epsilon, mean, variance, invStd, scale);
             float[] out = y.array();
             int yo = y.offset();
             float[] meanR = repeated(mean, channels);
             float[] scaleR = repeated(scale, channels);
-            float[] betaR = repeated(beta, channels);
+            float[] offsetR = repeated(offset, channels);
             tasks.forEach(rows.chunks(), 2L * g.size(), k -> forEachSubBlock(rows, k, (from, to) ->
                     loops.normalizeRows(in, xo + from * channels, out, yo + from * channels,
-                            to - from, channels, meanR, scaleR, betaR, relu)));
+                            to - from, channels, meanR, scaleR, offsetR, relu)));
         }
     }
 
@@ -161,6 +157,20 @@ public final class VectorizedKernels extends BlockedKernels {
             result[c] /= m;
         }
         return result;
+    }
+
+    /**
+     * Each channel's statistics into the outputs, and the offsets of
+     * {@code y = (x - float(mean)) * scale + offset}: beta and what rounding the mean cost.
+     */
+    private static float[] finish(Geometry g, FloatSpan x, double[] mu, double[] var, float[] gamma, float[] beta,
+            float epsilon, float[] mean, float[] variance, float[] invStd, float[] scale) {
+        float[] offset = new float[mu.length];
+        for (int c = 0; c < mu.length; c++) {
+            double exactMean = finishChannel(g, x, c, c, mu[c], var[c], gamma[c], epsilon, mean, variance, invStd, scale);
+            offset[c] = ChannelMath.offset(beta[c], exactMean, mean[c], scale[c]);
+        }
+        return offset;
     }
 
     /**
