@@ -39,7 +39,7 @@ public final class Parallelism {
     public static Parallelism threads(int threads) {
         if (threads < 1 || threads > MAX_THREADS) {
             throw new IllegalArgumentException("threads must be in [1, " + MAX_THREADS
-                    + "] (the calling thread and a fork-join pool's at most 32767), got " + threads);
+                    + "] (the calling thread and a fork-join pool's at most " + (MAX_THREADS - 1) + "), got " + threads);
         }
         return threads == 1 ? sequential() : new Parallelism(new ForkJoinPool(threads - 1), true);
     }

@@ -1,5 +1,7 @@
 package io.github.batchnorm4j;
 
+import io.github.batchnorm4j.check.Checks;
+
 /**
  * What a batch-normalization layer applies after normalizing: the per-channel scale
  * {@code gamma} and shift {@code beta} (either may be off, as Keras' {@code scale=False} and
@@ -19,12 +21,9 @@ public final class Parameters {
     private final boolean relu;
 
     private Parameters(float[] gamma, float[] beta, float epsilon, boolean relu) {
-        if (!(epsilon > 0) || !Float.isFinite(epsilon)) {
-            throw new IllegalArgumentException("epsilon must be finite and > 0, got " + epsilon);
-        }
         this.gamma = gamma;
         this.beta = beta;
-        this.epsilon = epsilon;
+        this.epsilon = Checks.requireEpsilon(epsilon);
         this.relu = relu;
     }
 

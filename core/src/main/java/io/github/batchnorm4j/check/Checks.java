@@ -61,6 +61,14 @@ public final class Checks {
         }
     }
 
+    /** The epsilon added to the variance: finite and > 0. */
+    public static float requireEpsilon(float epsilon) {
+        if (!(epsilon > 0) || !Float.isFinite(epsilon)) {
+            throw new IllegalArgumentException("epsilon must be finite and > 0, got " + epsilon);
+        }
+        return epsilon;
+    }
+
     /** Two per-channel arrays that must not be one array: at least one of them is written. */
     public static void requireDistinct(String name, float[] array, String otherName, float[] other) {
         if (array == other) {

@@ -1,5 +1,6 @@
 package io.github.batchnorm4j.layer;
 
+import static io.github.batchnorm4j.check.Checks.requireEpsilon;
 import static io.github.batchnorm4j.check.Checks.requireInPlaceOrDisjoint;
 import static io.github.batchnorm4j.check.Checks.requireNonNull;
 import static io.github.batchnorm4j.check.Checks.requireTensor;
@@ -905,10 +906,7 @@ public final class BatchNormLayer {
 
         /** Added to the variance before the square root; finite and > 0 (Keras 1e-3, PyTorch 1e-5). */
         public Builder epsilon(float epsilon) {
-            if (!(epsilon > 0) || !Float.isFinite(epsilon)) {
-                throw new IllegalArgumentException("epsilon must be finite and > 0, got " + epsilon);
-            }
-            this.epsilon = epsilon;
+            this.epsilon = requireEpsilon(epsilon);
             return this;
         }
 

@@ -50,9 +50,7 @@ class NonFiniteTest {
 
     /** Channel {@code c}'s value at its k-th position, in any layout. */
     static int at(Geometry g, int c, int k) {
-        int o = k / g.inner();
-        int i = k % g.inner();
-        return (o * g.channels() + c) * g.inner() + i;
+        return Reference.index(g.channels(), g.inner(), k / g.inner(), c, k % g.inner());
     }
 
     @ParameterizedTest(name = "{0} {1} threads={2}")
