@@ -1,17 +1,20 @@
 package io.github.batchnorm4j;
 
-import static io.github.batchnorm4j.check.Checks.requireChannels;
-import static io.github.batchnorm4j.check.Checks.requireChannelsOrNull;
-import static io.github.batchnorm4j.check.Checks.requireInPlaceOrDisjoint;
-import static io.github.batchnorm4j.check.Checks.requireNonNull;
-import static io.github.batchnorm4j.check.Checks.requireTensor;
-import static io.github.batchnorm4j.check.Checks.requireTrainable;
-import static io.github.batchnorm4j.check.Checks.requireUnaliased;
+import static io.github.batchnorm4j.internal.check.Checks.requireChannels;
+import static io.github.batchnorm4j.internal.check.Checks.requireChannelsOrNull;
+import static io.github.batchnorm4j.internal.check.Checks.requireInPlaceOrDisjoint;
+import static io.github.batchnorm4j.internal.check.Checks.requireNonNull;
+import static io.github.batchnorm4j.internal.check.Checks.requireTensor;
+import static io.github.batchnorm4j.internal.check.Checks.requireTrainable;
+import static io.github.batchnorm4j.internal.check.Checks.requireUnaliased;
 
-import io.github.batchnorm4j.check.Checks.Use;
-import io.github.batchnorm4j.kernel.ChannelMath;
-import io.github.batchnorm4j.kernel.KernelProvider;
-import io.github.batchnorm4j.kernel.Kernels;
+import io.github.batchnorm4j.internal.check.Checks.Use;
+import io.github.batchnorm4j.internal.kernel.BackwardCall;
+import io.github.batchnorm4j.internal.kernel.ChannelMath;
+import io.github.batchnorm4j.internal.kernel.InferenceCall;
+import io.github.batchnorm4j.internal.kernel.KernelProvider;
+import io.github.batchnorm4j.internal.kernel.Kernels;
+import io.github.batchnorm4j.internal.kernel.TrainingCall;
 import java.util.Arrays;
 
 /**
@@ -94,9 +97,9 @@ public final class BatchNorm {
                 Use.writes("running variance", running == null ? null : running.variance()));
 
         float[] variance = new float[channels];
-        kernels.forwardTraining(geometry, x, y, gammaOrOnes(parameters, channels),
+        kernels.forwardTraining(new TrainingCall(geometry, x, y, gammaOrOnes(parameters, channels),
                 betaOrZeros(parameters, channels), parameters.epsilon(), parameters.relu(),
-                saved.mean(), variance, saved.invStd());
+                saved.mean(), variance, saved.invStd()));
         if (running != null) {
             running.fold(saved.mean(), variance, channels, geometry.reductionSize());
         }
@@ -133,7 +136,7 @@ public final class BatchNorm {
             scale[c] = ChannelMath.scale(gamma[c], invStd);
             shift[c] = ChannelMath.shift(beta[c], running.mean()[c], gamma[c], invStd);
         }
-        kernels.forwardInference(geometry, x, y, scale, shift, parameters.relu());
+        kernels.forwardInference(new InferenceCall(geometry, x, y, scale, shift, parameters.relu()));
     }
 
     /** {@link #forwardInference(Geometry, FloatSpan, FloatSpan, Parameters, RunningStatistics)} on whole arrays. */
@@ -201,8 +204,8 @@ public final class BatchNorm {
         int channels = geometry.channels();
         float[] dgamma = gradients.dgamma() != null ? gradients.dgamma() : new float[channels];
         float[] dbeta = gradients.dbeta() != null ? gradients.dbeta() : new float[channels];
-        kernels.backward(geometry, x, y, dy, dx, gammaOrOnes(parameters, channels), mean, invStd,
-                parameters.relu(), batchStatistics, dgamma, dbeta);
+        kernels.backward(new BackwardCall(geometry, x, y, dy, dx, gammaOrOnes(parameters, channels), mean,
+                invStd, parameters.relu(), batchStatistics, dgamma, dbeta));
     }
 
     private static int requireBackward(Geometry geometry, FloatSpan x, FloatSpan y, FloatSpan dy,

@@ -1,9 +1,9 @@
 package io.github.batchnorm4j;
 
-import static io.github.batchnorm4j.check.Checks.requireNonNull;
-import static io.github.batchnorm4j.check.Checks.requireTensor;
+import static io.github.batchnorm4j.internal.check.Checks.requireNonNull;
+import static io.github.batchnorm4j.internal.check.Checks.requireTensor;
 
-import io.github.batchnorm4j.kernel.KernelProvider;
+import io.github.batchnorm4j.internal.kernel.KernelProvider;
 
 /**
  * Converts tensors between NCHW and NHWC, a vectorized transpose per image. Use it to see

@@ -1,6 +1,6 @@
 package io.github.batchnorm4j;
 
-import io.github.batchnorm4j.parallel.Tasks;
+import io.github.batchnorm4j.internal.parallel.Tasks;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 

@@ -1,6 +1,6 @@
 package io.github.batchnorm4j;
 
-import io.github.batchnorm4j.check.Checks;
+import io.github.batchnorm4j.internal.check.Checks;
 
 /**
  * Where backward writes the gradients of the loss with respect to gamma and beta. Either array

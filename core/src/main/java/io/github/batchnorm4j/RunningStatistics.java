@@ -1,10 +1,10 @@
 package io.github.batchnorm4j;
 
-import static io.github.batchnorm4j.check.Checks.requireChannels;
-import static io.github.batchnorm4j.check.Checks.requireDistinct;
-import static io.github.batchnorm4j.check.Checks.requireUnaliased;
+import static io.github.batchnorm4j.internal.check.Checks.requireChannels;
+import static io.github.batchnorm4j.internal.check.Checks.requireDistinct;
+import static io.github.batchnorm4j.internal.check.Checks.requireUnaliased;
 
-import io.github.batchnorm4j.check.Checks.Use;
+import io.github.batchnorm4j.internal.check.Checks.Use;
 
 import java.util.Arrays;
 import java.util.Objects;

@@ -1,9 +1,9 @@
 package io.github.batchnorm4j.layer;
 
-import static io.github.batchnorm4j.check.Checks.requireEpsilon;
-import static io.github.batchnorm4j.check.Checks.requireInPlaceOrDisjoint;
-import static io.github.batchnorm4j.check.Checks.requireNonNull;
-import static io.github.batchnorm4j.check.Checks.requireTensor;
+import static io.github.batchnorm4j.internal.check.Checks.requireEpsilon;
+import static io.github.batchnorm4j.internal.check.Checks.requireInPlaceOrDisjoint;
+import static io.github.batchnorm4j.internal.check.Checks.requireNonNull;
+import static io.github.batchnorm4j.internal.check.Checks.requireTensor;
 
 import io.github.batchnorm4j.BatchNorm;
 import io.github.batchnorm4j.BatchStatistics;
@@ -13,7 +13,7 @@ import io.github.batchnorm4j.ParameterGradients;
 import io.github.batchnorm4j.Parameters;
 import io.github.batchnorm4j.RunningStatistics;
 import io.github.batchnorm4j.RunningUpdate;
-import io.github.batchnorm4j.kernel.ChannelMath;
+import io.github.batchnorm4j.internal.kernel.ChannelMath;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

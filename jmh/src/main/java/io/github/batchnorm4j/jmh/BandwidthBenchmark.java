@@ -1,6 +1,6 @@
 package io.github.batchnorm4j.jmh;
 
-import io.github.batchnorm4j.parallel.Tasks;
+import io.github.batchnorm4j.internal.parallel.Tasks;
 import java.util.concurrent.ForkJoinPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;

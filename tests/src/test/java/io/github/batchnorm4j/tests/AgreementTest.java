@@ -10,10 +10,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.github.batchnorm4j.Geometry;
 import io.github.batchnorm4j.ParameterGradients;
 import io.github.batchnorm4j.Variant;
+import io.github.batchnorm4j.internal.kernel.Plan;
+import io.github.batchnorm4j.internal.parallel.Tasks;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -22,7 +29,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * operations, over shapes that hit every loop tail (C around the 16-lane width, inner around
  * vector and block sizes), both layouts, ReLU on and off, scale and center off. The reference
  * runs once per case; each variant's results at 2, 3, 7 and 16 threads must also equal its
- * 1-thread results bit for bit (determinism).
+ * 1-thread results bit for bit (determinism). These shapes and thread counts reach every path
+ * of every variant's plan ({@link #theShapesReachEveryPath}).
  */
 class AgreementTest {
 
@@ -85,6 +93,42 @@ class AgreementTest {
                 }
             }
         }
+    }
+
+    /**
+     * Every row of each plan table ({@link Plan}) is taken by some shape and thread count that
+     * {@link #everyVariantAndThreadCountMatchesTheReference} checks against the reference, so
+     * every path runs against it. A path added to the tables without a shape here fails.
+     */
+    @Test
+    void theShapesReachEveryPath() {
+        List<Geometry> shapes = Stream.of(withAndWithoutRelu(), largePlanes(), affineOff())
+                .flatMap(s -> s).map(Case::geometry).distinct().toList();
+        for (Variant variant : new Variant[] {Variant.VECTORIZED, Variant.FUSED}) {
+            Set<String> training = new TreeSet<>();
+            Set<String> backward = new TreeSet<>();
+            Set<String> inference = new TreeSet<>();
+            for (int threads : Variants.THREADS) {
+                Tasks tasks = threads == 1 ? new Tasks(null, false) : new Tasks(new ForkJoinPool(threads - 1), true);
+                for (Geometry g : shapes) {
+                    training.add(path(Plan.training(variant, g, tasks)));
+                    backward.add(path(Plan.backward(variant, g, tasks)));
+                    inference.add(path(Plan.inference(g)));
+                }
+            }
+            Set<String> reduced = variant == Variant.FUSED
+                    ? Set.of("ROWS ROW_CHUNKS ROW_CHUNKS", "PLANAR CHANNEL_GROUPS CHANNEL_GROUPS",
+                            "PLANAR PLANES PLANE_RANGES", "PLANAR BLOCKS PLANE_RANGES", "PLANAR BLOCKS IMAGE_ROWS")
+                    : Set.of("ROWS ROW_CHUNKS ROW_CHUNKS", "PLANAR BLOCKS BLOCKS");
+            assertEquals(new TreeSet<>(reduced), training, variant + " training forward paths");
+            assertEquals(new TreeSet<>(reduced), backward, variant + " backward paths");
+            assertEquals(Set.of("ROWS NONE ROW_CHUNKS", "PLANAR NONE IMAGE_ROWS", "PLANAR NONE PLANE_RANGES"),
+                    inference, variant + " inference paths");
+        }
+    }
+
+    private static String path(Plan plan) {
+        return Stream.of(plan.layout(), plan.reduce(), plan.write()).map(Enum::name).collect(Collectors.joining(" "));
     }
 
     /** What the reference says every operation must give for one case. */

@@ -1,17 +1,29 @@
-package io.github.batchnorm4j.kernel;
+package io.github.batchnorm4j.internal.kernel.naive;
 
 import io.github.batchnorm4j.FloatSpan;
 import io.github.batchnorm4j.Geometry;
+import io.github.batchnorm4j.internal.kernel.BackwardCall;
+import io.github.batchnorm4j.internal.kernel.ChannelMath;
+import io.github.batchnorm4j.internal.kernel.InferenceCall;
+import io.github.batchnorm4j.internal.kernel.Kernels;
+import io.github.batchnorm4j.internal.kernel.TrainingCall;
 
 /**
  * The readable reference: plain scalar loops, one channel at a time, the textbook passes,
- * double accumulators, the calling thread only. Every other variant is measured against it.
+ * double accumulators, the calling thread only, any layout through the (outer, C, inner) index.
+ * Every other variant is checked against it.
  */
 public final class NaiveKernels implements Kernels {
 
     @Override
-    public void forwardTraining(Geometry g, FloatSpan x, FloatSpan y, float[] gamma, float[] beta,
-            float epsilon, boolean relu, float[] mean, float[] variance, float[] invStd) {
+    public void forwardTraining(TrainingCall call) {
+        Geometry g = call.geometry();
+        FloatSpan x = call.x();
+        FloatSpan y = call.y();
+        float[] gamma = call.gamma();
+        float[] beta = call.beta();
+        boolean relu = call.relu();
+        float[] invStd = call.invStd();
         float[] in = x.array();
         float[] out = y.array();
         int m = g.reductionSize();
@@ -33,9 +45,9 @@ public final class NaiveKernels implements Kernels {
                 }
             }
             double var = squares / m;
-            mean[c] = (float) mu;
-            variance[c] = (float) var;
-            invStd[c] = ChannelMath.invStd(var, epsilon);
+            call.mean()[c] = (float) mu;
+            call.variance()[c] = (float) var;
+            invStd[c] = ChannelMath.invStd(var, call.epsilon());
             for (int o = 0; o < g.outer(); o++) {
                 int from = x.offset() + index(g, o, c);
                 int to = y.offset() + index(g, o, c);
@@ -50,8 +62,13 @@ public final class NaiveKernels implements Kernels {
     }
 
     @Override
-    public void forwardInference(Geometry g, FloatSpan x, FloatSpan y, float[] scale, float[] shift,
-            boolean relu) {
+    public void forwardInference(InferenceCall call) {
+        Geometry g = call.geometry();
+        FloatSpan x = call.x();
+        FloatSpan y = call.y();
+        float[] scale = call.scale();
+        float[] shift = call.shift();
+        boolean relu = call.relu();
         float[] in = x.array();
         float[] out = y.array();
         for (int o = 0; o < g.outer(); o++) {
@@ -66,9 +83,18 @@ public final class NaiveKernels implements Kernels {
     }
 
     @Override
-    public void backward(Geometry g, FloatSpan x, FloatSpan y, FloatSpan dy, FloatSpan dx,
-            float[] gamma, float[] mean, float[] invStd, boolean relu, boolean batchStatistics,
-            float[] dgamma, float[] dbeta) {
+    public void backward(BackwardCall call) {
+        Geometry g = call.geometry();
+        FloatSpan x = call.x();
+        FloatSpan y = call.y();
+        FloatSpan dy = call.dy();
+        FloatSpan dx = call.dx();
+        float[] gamma = call.gamma();
+        float[] mean = call.mean();
+        float[] invStd = call.invStd();
+        boolean relu = call.relu();
+        float[] dgamma = call.dgamma();
+        float[] dbeta = call.dbeta();
         float[] in = x.array();
         float[] grad = dy.array();
         float[] out = dx.array();
@@ -92,7 +118,7 @@ public final class NaiveKernels implements Kernels {
                 for (int i = 0; i < g.inner(); i++) {
                     double d = maskedGradient(grad[dy.offset() + at + i], y, at + i, relu);
                     double value;
-                    if (batchStatistics) {
+                    if (call.batchStatistics()) {
                         double xhat = (in[x.offset() + at + i] - (double) mean[c]) * invStd[c];
                         value = (double) gamma[c] * invStd[c] / m * (m * d - sumDy - xhat * sumDyXhat);
                     } else {

@@ -1,4 +1,4 @@
-package io.github.batchnorm4j.check;
+package io.github.batchnorm4j.internal.check;
 
 import io.github.batchnorm4j.FloatSpan;
 import io.github.batchnorm4j.Geometry;

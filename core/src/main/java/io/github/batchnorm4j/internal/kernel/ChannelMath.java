@@ -1,4 +1,4 @@
-package io.github.batchnorm4j.kernel;
+package io.github.batchnorm4j.internal.kernel;
 
 /** Per-channel arithmetic every variant shares, in double and rounded once. */
 public final class ChannelMath {
@@ -26,7 +26,7 @@ public final class ChannelMath {
      * of gamma. Beyond it {@code (x - center) * scale + offset} with the center the mean rounded
      * to float keeps y within a few units in the last place of itself, whatever the mean.
      */
-    static final float MAX_SHIFTED_MEANS = 2f;
+    public static final float MAX_SHIFTED_MEANS = 2f;
 
     /**
      * The offset that turns {@code (x - center) * scale} into y: {@code beta - (mean - center)
@@ -34,7 +34,7 @@ public final class ChannelMath {
      * the mean rounded to float gives beta and the rounding error of the mean, which would
      * otherwise move y by up to {@code 2^-24 * |mean| * scale} (6e-4 at mean 1e4, std 1).
      */
-    static float offset(float beta, double mean, float center, float scale) {
+    public static float offset(float beta, double mean, float center, float scale) {
         return (float) (beta - (mean - center) * scale);
     }
 
@@ -43,7 +43,7 @@ public final class ChannelMath {
      * variance is not 0 (a constant channel must give exactly beta, which only the subtraction
      * does) and its mean lies within {@link #MAX_SHIFTED_MEANS} standard deviations of 0.
      */
-    static boolean multiplyAddKeepsDigits(float mean, float variance, float invStd) {
+    public static boolean multiplyAddKeepsDigits(float mean, float variance, float invStd) {
         return variance > 0 && Math.abs(mean) * (double) invStd <= MAX_SHIFTED_MEANS;
     }
 

@@ -1,6 +1,5 @@
-package io.github.batchnorm4j.kernel.panama;
+package io.github.batchnorm4j.internal.loops;
 
-import io.github.batchnorm4j.kernel.Loops;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -130,8 +129,7 @@ public final class PanamaLoops implements Loops {
         for (int r = 0; r < runs; r++) {
             int at = from + r * stride;
             int k = 0;
-            // 4 accumulators per sum: with 2, the sweep ran at half the speed of a plain read of
-            // the same bytes from memory (AMD machine of jmh/RESULTS.md)
+            // 4 accumulators per sum: hide the add latency (2 ran at half a plain read's speed)
             for (; k <= length - 4 * L; k += 4 * L) {
                 FloatVector d0 = load(a, at + k).sub(k0);
                 FloatVector d1 = load(a, at + k + L).sub(k0);
@@ -524,7 +522,7 @@ public final class PanamaLoops implements Loops {
     // full-vector and masked bodies repeat one shape on purpose: a shared one would need a mask
     // passed in, which boxes. At the channel edge the data is loaded masked (0 in lanes past the
     // width) but the sums are loaded and stored whole: a masked store does not forward to the
-    // next row's load, and waiting for it made NHWC with 17 channels 4-5x slower than with 16.
+    // next row's load, and waiting for it stalls every row.
     // The two-sum sweeps take the edge vector down all rows in a loop of its own, its sums in
     // registers: called inside their row loops its masked body was boxed (JFR allocation samples).
 

@@ -1,7 +1,4 @@
-package io.github.batchnorm4j.kernel;
-
-import io.github.batchnorm4j.FloatSpan;
-import io.github.batchnorm4j.Geometry;
+package io.github.batchnorm4j.internal.kernel;
 
 /**
  * The operations every variant implements. Arguments are already checked: spans are large
@@ -14,12 +11,10 @@ public interface Kernels {
      * Batch statistics and normalization. Writes y, and per channel the mean, the biased
      * variance and {@code invStd = 1/sqrt(var + eps)}.
      */
-    void forwardTraining(Geometry g, FloatSpan x, FloatSpan y, float[] gamma, float[] beta,
-            float epsilon, boolean relu, float[] mean, float[] variance, float[] invStd);
+    void forwardTraining(TrainingCall call);
 
     /** {@code y = x * scale[c] + shift[c]}, then ReLU when asked. */
-    void forwardInference(Geometry g, FloatSpan x, FloatSpan y, float[] scale, float[] shift,
-            boolean relu);
+    void forwardInference(InferenceCall call);
 
     /**
      * Gradients. {@code dy' = relu ? dy * (y > 0) : dy}; {@code dbeta = sum dy'},
@@ -27,7 +22,5 @@ public interface Kernels {
      * statistics {@code dx = gamma * invStd / M * (M dy' - dbeta - xhat dgamma)}; with frozen
      * (running) statistics {@code dx = dy' * gamma * invStd}. y is read only when relu is on.
      */
-    void backward(Geometry g, FloatSpan x, FloatSpan y, FloatSpan dy, FloatSpan dx, float[] gamma,
-            float[] mean, float[] invStd, boolean relu, boolean batchStatistics,
-            float[] dgamma, float[] dbeta);
+    void backward(BackwardCall call);
 }

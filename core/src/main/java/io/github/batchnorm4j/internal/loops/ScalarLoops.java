@@ -1,4 +1,4 @@
-package io.github.batchnorm4j.kernel;
+package io.github.batchnorm4j.internal.loops;
 
 /**
  * {@link Loops} in plain Java: what runs when the Vector API module is absent or switched off.

@@ -1,11 +1,13 @@
-package io.github.batchnorm4j.kernel;
+package io.github.batchnorm4j.internal.loops;
 
 /**
  * The innermost sweeps the vectorized and fused kernels are built from, in two shapes:
  * <em>runs</em>, a contiguous stretch of one channel (NCHW: vectorized along the run), and
  * <em>rows</em>, a block of rows with the channels side by side (NHWC: vectorized across
- * channels). {@link ScalarLoops} is the plain Java twin of the Vector API implementation; a
- * provider picks one at start-up (the Lucene {@code VectorUtilSupport} pattern).
+ * channels). {@link ScalarLoops} is the plain Java twin of the Vector API implementation
+ * ({@code PanamaLoops}); {@code KernelProvider} picks one at start-up. Arguments are positional
+ * primitives and arrays on purpose: these are the innermost calls, and a record per call would
+ * be an allocation the JIT does not always remove.
  *
  * <p>{@code dy'} below is {@code dy} masked by {@code y > 0} when {@code y} is not null (fused
  * ReLU), and {@code dy} itself when it is.
@@ -94,11 +96,11 @@ public interface Loops {
             int rows, int stride, int width, float[] mean, float[] sumDy, float[] sumDyDev, int cFrom);
 
     // Whole rows: the rows of width floats lie back to back from each from, so element i of the
-    // block is channel i % width. Per-channel arrays are repeated (see BlockedKernels#repeated):
+    // block is channel i % width. Per-channel arrays are repeated (see PerChannel#repeated):
     // index i holds channel i % width for i < width + lanes() - 1, so a vector that starts at
     // any channel reads its channels in one load, across the end of a row too. One flat loop then
-    // covers the block, with a masked vector only at its end: a loop per row measured 11-29%
-    // slower on (32,256,14,14) and (2048,512) NHWC inference, and 3-5x on (7,17,13,13).
+    // covers the block, with a masked vector only at its end: a loop per row pays a masked tail
+    // per row, which costs most where C is not a multiple of the lanes.
 
     /** {@code y(r, j) = (x(r, j) - mean[j]) * scale[j] + beta[j]}, ReLU when asked. */
     void normalizeRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,

@@ -1,7 +1,14 @@
-package io.github.batchnorm4j.kernel;
+package io.github.batchnorm4j.internal.kernel;
 
 import io.github.batchnorm4j.Variant;
-import io.github.batchnorm4j.parallel.Tasks;
+import io.github.batchnorm4j.internal.kernel.naive.NaiveKernels;
+import io.github.batchnorm4j.internal.kernel.planar.FusedPlanar;
+import io.github.batchnorm4j.internal.kernel.planar.VectorizedPlanar;
+import io.github.batchnorm4j.internal.kernel.rows.FusedRows;
+import io.github.batchnorm4j.internal.kernel.rows.VectorizedRows;
+import io.github.batchnorm4j.internal.loops.Loops;
+import io.github.batchnorm4j.internal.loops.ScalarLoops;
+import io.github.batchnorm4j.internal.parallel.Tasks;
 import java.lang.System.Logger.Level;
 import java.util.List;
 
@@ -12,7 +19,7 @@ import java.util.List;
  * scalar loops (how the tests cover that path), {@code -Dbatchnorm4j.vectorBits} a vector width.
  */
 public final class KernelProvider {
-    private static final String PANAMA = "io.github.batchnorm4j.kernel.panama.PanamaLoops";
+    private static final String PANAMA = "io.github.batchnorm4j.internal.loops.PanamaLoops";
     /** The vector widths {@code -Dbatchnorm4j.vectorBits} may name; any other is ignored, with a warning. */
     public static final List<String> VECTOR_BITS = List.of("64", "128", "256", "512");
     private static final Loops LOOPS = pickLoops();
@@ -23,8 +30,9 @@ public final class KernelProvider {
     public static Kernels kernels(Variant variant, Tasks tasks) {
         return switch (variant) {
             case NAIVE -> new NaiveKernels();
-            case VECTORIZED -> new VectorizedKernels(LOOPS, tasks);
-            case FUSED -> new FusedKernels(LOOPS, tasks);
+            case VECTORIZED -> new ByLayout(variant, tasks, new VectorizedPlanar(LOOPS, tasks),
+                    new VectorizedRows(LOOPS, tasks));
+            case FUSED -> new ByLayout(variant, tasks, new FusedPlanar(LOOPS, tasks), new FusedRows(LOOPS, tasks));
         };
     }
 

@@ -1,4 +1,4 @@
-package io.github.batchnorm4j.parallel;
+package io.github.batchnorm4j.internal.parallel;
 
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
@@ -24,10 +24,7 @@ import java.util.function.IntConsumer;
 public final class Tasks {
     /**
      * Below this many floats touched, the calling thread does it all unless a helper is already
-     * waiting: waking a parked one costs more than it saves. On the 2-core machine of
-     * jmh/RESULTS.md a parked helper starts 30-40 us after it is woken. Measured with 2 threads
-     * against 1, fused, waking for every call below this line: (8,32,24,24) forward NCHW 1.7x
-     * slower (295 K floats touched), (8,64,16,16) 1.0-1.7x faster depending on the operation.
+     * waiting: waking a parked one costs more than it saves (tens of microseconds).
      */
     public static final long SEQUENTIAL_BELOW = 1 << 20;
 
@@ -60,6 +57,15 @@ public final class Tasks {
     public Tasks(ForkJoinPool pool, boolean ownPool) {
         this.pool = pool;
         this.keepsHelpers = pool != null && ownPool;
+    }
+
+    /**
+     * The end of task k when {@code total} items are cut into tasks of {@code per}:
+     * {@code min(total, (k + 1) * per)}, in long, since the product may pass 2^31 when the
+     * total is near it.
+     */
+    public static int end(int k, int per, int total) {
+        return (int) Math.min(total, (long) (k + 1) * per);
     }
 
     /** How many threads may run tasks at once: the caller and the pool's. */
