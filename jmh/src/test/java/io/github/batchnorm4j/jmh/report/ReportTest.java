@@ -1,12 +1,9 @@
-package io.github.batchnorm4j.tests;
+package io.github.batchnorm4j.jmh.report;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.batchnorm4j.jmh.report.Measurement;
-import io.github.batchnorm4j.jmh.report.Report;
-import io.github.batchnorm4j.jmh.report.Results;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The report step on a JMH JSON fixture (src/test/resources/jmh-fixture.json, round scores on
- * shape 8x64x16x16). Expected numbers come from the shape and DESIGN.md's traffic formula here,
+ * shape 8x64x16x16). Expected numbers come from the shape and the traffic formula here (forward
+ * 8 bytes an element, backward 12),
  * not from the report.
  */
 class ReportTest {
