@@ -9,7 +9,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The reference backward against central finite differences of the reference forward, in
- * double: loss L = sum(w * y) so that dy = w. This ties the backward equations of DESIGN.md to
+ * double: loss L = sum(w * y) so that dy = w. This ties the reference backward equations to
  * the forward ones; AgreementTest ties every variant to the reference.
  */
 class FiniteDifferenceTest {

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.batchnorm4j.Geometry;
 import org.junit.jupiter.api.Test;
 
-/** Every layout maps onto (outer, C, inner) as DESIGN.md says. */
+/** Every layout maps onto (outer, C, inner) as Geometry documents it. */
 class GeometryTest {
 
     @Test

@@ -1,7 +1,8 @@
 package io.github.batchnorm4j.tests;
 
 /**
- * Batch normalization in double precision, written from the equations in DESIGN.md and nothing
+ * Batch normalization in double precision, written from the textbook equations (Ioffe and
+ * Szegedy 2015; the backward as PyTorch and Keras define it) and nothing
  * else: it does not call the library. Tensors are {@code (outer, channels, inner)} row-major.
  */
 final class Reference {

@@ -26,7 +26,7 @@ public record Measurement(String operation, String variant, String layout, Strin
     }
 
     /**
-     * Bytes the operation must move at the least (DESIGN.md): forward, inference, copy and layout
+     * Bytes the operation must move at the least: forward, inference, copy and layout
      * conversion read one tensor and write one (8 bytes an element); backward and triad read two
      * and write one (12); the read baseline reads one (4), the dot baseline two (8). The
      * read-first and planar loops count the traffic of the operation they bound (8 and 12).
