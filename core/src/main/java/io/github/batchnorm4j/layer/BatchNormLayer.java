@@ -579,6 +579,22 @@ public final class BatchNormLayer {
         return channels;
     }
 
+    /** epsilon, added to the variance under the square root. */
+    public float epsilon() {
+        return config.epsilon;
+    }
+
+    /**
+     * The {@code (outer, C, inner)} view this layer takes of a tensor of {@code shape}, the
+     * channel axis at the layer's axis.
+     *
+     * @throws IllegalArgumentException if the shape's rank is not 2 to 5 or its channel axis is
+     *     not the layer's channels long
+     */
+    public Geometry geometry(int[] shape) {
+        return geometryOf(shape);
+    }
+
     /** gamma, live (an optimizer may update it in place); null with scale off. */
     public float[] gamma() {
         return gamma;
