@@ -100,6 +100,22 @@ class SparkSyncBatchNormTest {
         }
         float[] y = concat(results, true);
         float[] dx = concat(results, false);
+        // and the whole batch through one layer on one machine, within float rounding
+        BatchNormLayer whole = layer();
+        float[] wholeY = new float[x.length];
+        float[] wholeDx = new float[x.length];
+        whole.forward(SHAPE, x, wholeY);
+        whole.backward(dy, wholeDx);
+        for (int i = 0; i < x.length; i++) {
+            assertEquals(wholeY[i], y[i], 2e-6 * (1 + Math.abs(wholeY[i])), "y[" + i + "] against one machine");
+            assertEquals(wholeDx[i], dx[i], 2e-6 * (1 + Math.abs(wholeDx[i])), "dx[" + i + "] against one machine");
+        }
+        for (int c = 0; c < C; c++) {
+            assertEquals(whole.gammaGradient()[c], results.get(0).dgamma()[c], 1e-6 * M, "dgamma[" + c + "] against one machine");
+            assertEquals(whole.betaGradient()[c], results.get(0).dbeta()[c], 1e-6 * M, "dbeta[" + c + "] against one machine");
+            assertEquals(whole.runningStatistics().mean()[c], results.get(0).runningMean()[c], 1e-6);
+            assertEquals(whole.runningStatistics().variance()[c], results.get(0).runningVariance()[c], 1e-6);
+        }
         for (int i = 0; i < x.length; i++) {
             int c = channel(i);
             double invStd = 1 / Math.sqrt(var[c] + eps);
