@@ -531,15 +531,33 @@ public final class PanamaLoops implements Loops {
             float[] out, int cFrom) {
         java.util.Arrays.fill(out, cFrom, cFrom + width, 0f);
         int full = width - width % L;
-        for (int r = 0; r < rows; r++) {
+        int r = 0;
+        // as deviationSumsRows: four rows a step added pairwise, then a row at a time; the edge
+        // vector down all rows a row at a time, in a small method of its own (larger ones box)
+        for (; r <= rows - ROWS; r += ROWS) {
+            int row = base + r * stride;
+            for (int j = 0; j < full; j += L) {
+                addDeviationsOfRows(a, row + j, stride, shift, out, cFrom + j);
+            }
+        }
+        for (; r < rows; r++) {
             int row = base + r * stride;
             for (int j = 0; j < full; j += L) {
                 addDeviations(a, row + j, shift, out, cFrom + j);
             }
-            if (full < width) {
-                addDeviations(a, row + full, width - full, shift, out, cFrom + full);
-            }
         }
+        if (full < width) {
+            deviationsEdge(a, base + full, rows, stride, width - full, shift, out, cFrom + full);
+        }
+    }
+
+    private static void addDeviationsOfRows(float[] a, int at, int stride, float[] shift, float[] out, int c) {
+        FloatVector k = load(shift, c);
+        FloatVector d0 = load(a, at).sub(k);
+        FloatVector d1 = load(a, at + stride).sub(k);
+        FloatVector d2 = load(a, at + 2 * stride).sub(k);
+        FloatVector d3 = load(a, at + 3 * stride).sub(k);
+        load(out, c).add(d0.add(d1).add(d2.add(d3))).intoArray(out, c);
     }
 
     /** {@code out[c..] += a[at..] - shift[c..]}: the per-channel sums stay in L1 across rows. */
@@ -547,9 +565,15 @@ public final class PanamaLoops implements Loops {
         load(out, c).add(load(a, at).sub(load(shift, c))).intoArray(out, c);
     }
 
-    private static void addDeviations(float[] a, int at, int lanes, float[] shift, float[] out, int c) {
+    private static void deviationsEdge(float[] a, int at, int rows, int stride, int lanes, float[] shift,
+            float[] out, int c) {
         VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
-        load(out, c).add(load(a, at, m).sub(load(shift, c, m))).intoArray(out, c);
+        FloatVector k = load(shift, c, m);
+        FloatVector s = load(out, c);
+        for (int r = 0; r < rows; r++) {
+            s = s.add(load(a, at + r * stride, m).sub(k));
+        }
+        s.intoArray(out, c);
     }
 
     @Override
@@ -620,15 +644,32 @@ public final class PanamaLoops implements Loops {
             float[] mean, float[] out, int cFrom) {
         java.util.Arrays.fill(out, cFrom, cFrom + width, 0f);
         int full = width - width % L;
-        for (int r = 0; r < rows; r++) {
+        int r = 0;
+        for (; r <= rows - ROWS; r += ROWS) {
+            int row = base + r * stride;
+            for (int j = 0; j < full; j += L) {
+                addSquaredDeviationsOfRows(a, row + j, stride, mean, out, cFrom + j);
+            }
+        }
+        for (; r < rows; r++) {
             int row = base + r * stride;
             for (int j = 0; j < full; j += L) {
                 addSquaredDeviations(a, row + j, mean, out, cFrom + j);
             }
-            if (full < width) {
-                addSquaredDeviations(a, row + full, width - full, mean, out, cFrom + full);
-            }
         }
+        if (full < width) {
+            squaredDeviationsEdge(a, base + full, rows, stride, width - full, mean, out, cFrom + full);
+        }
+    }
+
+    private static void addSquaredDeviationsOfRows(float[] a, int at, int stride, float[] mean, float[] out,
+            int c) {
+        FloatVector k = load(mean, c);
+        FloatVector d0 = load(a, at).sub(k);
+        FloatVector d1 = load(a, at + stride).sub(k);
+        FloatVector d2 = load(a, at + 2 * stride).sub(k);
+        FloatVector d3 = load(a, at + 3 * stride).sub(k);
+        load(out, c).add(d1.fma(d1, d0.mul(d0)).add(d3.fma(d3, d2.mul(d2)))).intoArray(out, c);
     }
 
     private static void addSquaredDeviations(float[] a, int at, float[] mean, float[] out, int c) {
@@ -636,10 +677,16 @@ public final class PanamaLoops implements Loops {
         d.fma(d, load(out, c)).intoArray(out, c);
     }
 
-    private static void addSquaredDeviations(float[] a, int at, int lanes, float[] mean, float[] out, int c) {
+    private static void squaredDeviationsEdge(float[] a, int at, int rows, int stride, int lanes, float[] mean,
+            float[] out, int c) {
         VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
-        FloatVector d = load(a, at, m).sub(load(mean, c, m));
-        d.fma(d, load(out, c)).intoArray(out, c);
+        FloatVector k = load(mean, c, m);
+        FloatVector q = load(out, c);
+        for (int r = 0; r < rows; r++) {
+            FloatVector d = load(a, at + r * stride, m).sub(k);
+            q = d.fma(d, q);
+        }
+        q.intoArray(out, c);
     }
 
     // The whole-row loops below share one shape: k walks the block a vector at a time and j, the

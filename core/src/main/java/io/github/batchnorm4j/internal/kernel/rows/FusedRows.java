@@ -46,7 +46,7 @@ public final class FusedRows implements LayoutKernels {
         ChunkMoments[] chunks = new ChunkMoments[rows.chunks()];
         tasks.forEach(rows.chunks(), g.size(), k -> {
             ChunkMoments chunk = new ChunkMoments(call, shift);
-            rows.forEachSubBlock(k, chunk::add);
+            rows.forEachSumSlice(k, chunk::add);
             chunks[k] = chunk;
         });
         Moments total = new Moments(channels);

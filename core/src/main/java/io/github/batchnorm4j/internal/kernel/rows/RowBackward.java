@@ -43,7 +43,7 @@ final class RowBackward {
             float[] partDev = new float[padded];
             double[] chunkDy = new double[channels];
             double[] chunkDev = new double[channels];
-            rows.forEachSubBlock(k, (from, to) -> {
+            rows.forEachSumSlice(k, (from, to) -> {
                 int at = from * channels;
                 loops.gradientSumsRows(in, xo + at, grad, dyo + at, mask, yo + at, to - from, channels, channels,
                         meanP, partDy, partDev, 0);

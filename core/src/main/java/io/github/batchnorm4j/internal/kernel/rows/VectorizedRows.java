@@ -81,7 +81,7 @@ public final class VectorizedRows implements LayoutKernels {
         double[][] partial = new double[rows.chunks()][channels];
         tasks.forEach(rows.chunks(), 1L * rows.outer() * channels, k -> {
             float[] part = new float[PerChannel.paddedLength(channels, loops.lanes())];
-            rows.forEachSubBlock(k, (from, to) -> {
+            rows.forEachSumSlice(k, (from, to) -> {
                 sums.into(part, from, to);
                 for (int c = 0; c < channels; c++) {
                     partial[k][c] += part[c];
