@@ -71,12 +71,12 @@ public record Plan(Layout layout, Geometry geometry, Reduce reduce, Write write)
      * Training forward.
      *
      * <pre>
-     * layout  variant     condition                                     reduce          write
-     * ROWS    any                                                       ROW_CHUNKS      ROW_CHUNKS
-     * PLANAR  VECTORIZED                                                BLOCKS          BLOCKS
-     * PLANAR  FUSED       up to IN_CACHE_FLOATS, a channel group a task  CHANNEL_GROUPS  CHANNEL_GROUPS
-     * PLANAR  FUSED       larger, planes of PLANE_SUMS up to half a block PLANES        by plane length
-     * PLANAR  FUSED       otherwise                                      BLOCKS          by plane length
+     * layout  variant     condition                                        reduce          write
+     * ROWS    any                                                          ROW_CHUNKS      ROW_CHUNKS
+     * PLANAR  VECTORIZED                                                   BLOCKS          BLOCKS
+     * PLANAR  FUSED       up to IN_CACHE_FLOATS, a channel group a task     CHANNEL_GROUPS  CHANNEL_GROUPS
+     * PLANAR  FUSED       larger, planes of PLANE_SUMS up to half a block   PLANES          by plane length
+     * PLANAR  FUSED       otherwise                                         BLOCKS          by plane length
      * </pre>
      *
      * By plane length: {@link Write#IMAGE_ROWS} under {@link #SHORT_PLANE}, else
