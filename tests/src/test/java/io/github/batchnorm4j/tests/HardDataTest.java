@@ -195,8 +195,8 @@ class HardDataTest {
      * Gaussian data around means of 0, 1e4 and -3e5: y within {@link #Y_ULPS} units in the last
      * place of max(|y|, |gamma|) of the exact value, in both layout families, with channel counts
      * on and off the vector width. (Normalizing with the mean rounded to float, as PyTorch does,
-     * is thousands of units off at mean 1e4.) Float sums that ran a thousand rows in line in the
-     * row loops once cost NHWC up to 14 units here.
+     * is thousands of units off at mean 1e4.) Float sums that run many rows in line in the row
+     * loops fail it in NHWC.
      */
     @ParameterizedTest(name = "{0} {1} threads={2}")
     @MethodSource("gaussian")
@@ -222,7 +222,7 @@ class HardDataTest {
         }
     }
 
-    /** How many units in the last place of max(|y|, |gamma|) training's y may be off: measured up to 5. */
+    /** How many units in the last place of max(|y|, |gamma|) training's y may be off. */
     static final int Y_ULPS = 6;
 
     @ParameterizedTest(name = "{0} {1} threads={2}")
