@@ -30,9 +30,10 @@ public final class KernelProvider {
     public static Kernels kernels(Variant variant, Tasks tasks) {
         return switch (variant) {
             case NAIVE -> new NaiveKernels();
-            case VECTORIZED -> new ByLayout(variant, tasks, new VectorizedPlanar(LOOPS, tasks),
+            case VECTORIZED -> new ByLayout(variant, LOOPS, tasks, new VectorizedPlanar(LOOPS, tasks),
                     new VectorizedRows(LOOPS, tasks));
-            case FUSED -> new ByLayout(variant, tasks, new FusedPlanar(LOOPS, tasks), new FusedRows(LOOPS, tasks));
+            case FUSED -> new ByLayout(variant, LOOPS, tasks, new FusedPlanar(LOOPS, tasks),
+                    new FusedRows(LOOPS, tasks));
         };
     }
 

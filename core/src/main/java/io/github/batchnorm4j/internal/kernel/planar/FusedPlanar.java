@@ -57,11 +57,6 @@ public final class FusedPlanar implements LayoutKernels {
     }
 
     @Override
-    public void forwardInference(InferenceCall call, Plan plan) {
-        inference.run(call, plan.write());
-    }
-
-    @Override
     public void backward(BackwardCall call, Plan plan) {
         Backward bw = new Backward(call);
         switch (plan.reduce()) {

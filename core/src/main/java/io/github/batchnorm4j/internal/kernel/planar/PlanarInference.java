@@ -11,16 +11,16 @@ import io.github.batchnorm4j.internal.parallel.Tasks;
  * multiply-add per element is already the fewest trips through memory. Fused training forward
  * writes through it too where every channel takes that form.
  */
-final class PlanarInference {
+public final class PlanarInference {
     private final Loops loops;
     private final Tasks tasks;
 
-    PlanarInference(Loops loops, Tasks tasks) {
+    public PlanarInference(Loops loops, Tasks tasks) {
         this.loops = loops;
         this.tasks = tasks;
     }
 
-    void run(InferenceCall call, Plan.Write write) {
+    public void run(InferenceCall call, Plan.Write write) {
         Geometry g = call.geometry();
         Planes planes = Planes.of(g);
         float[] in = call.x().array();

@@ -3,7 +3,6 @@ package io.github.batchnorm4j.internal.kernel.planar;
 import io.github.batchnorm4j.Geometry;
 import io.github.batchnorm4j.internal.kernel.BackwardCall;
 import io.github.batchnorm4j.internal.kernel.ChannelMath;
-import io.github.batchnorm4j.internal.kernel.InferenceCall;
 import io.github.batchnorm4j.internal.kernel.LayoutKernels;
 import io.github.batchnorm4j.internal.kernel.PerChannel;
 import io.github.batchnorm4j.internal.kernel.Plan;
@@ -22,12 +21,10 @@ import io.github.batchnorm4j.internal.parallel.Tasks;
 public final class VectorizedPlanar implements LayoutKernels {
     private final Loops loops;
     private final Tasks tasks;
-    private final PlanarInference inference;
 
     public VectorizedPlanar(Loops loops, Tasks tasks) {
         this.loops = loops;
         this.tasks = tasks;
-        this.inference = new PlanarInference(loops, tasks);
     }
 
     @Override
@@ -59,11 +56,6 @@ public final class VectorizedPlanar implements LayoutKernels {
             loops.normalize(in, xo + at, out, yo + at, planes.runs(b), planes.length(b), planes.stride(),
                     center[c], scale[c], offset[c], call.relu());
         });
-    }
-
-    @Override
-    public void forwardInference(InferenceCall call, Plan plan) {
-        inference.run(call, plan.write());
     }
 
     @Override

@@ -86,11 +86,6 @@ public final class FusedRows implements LayoutKernels {
     }
 
     @Override
-    public void forwardInference(InferenceCall call, Plan plan) {
-        inference.run(call);
-    }
-
-    @Override
     public void backward(BackwardCall call, Plan plan) {
         backward.run(call);
     }

@@ -11,16 +11,16 @@ import io.github.batchnorm4j.internal.parallel.Tasks;
  * element is already the fewest trips through memory. Fused training forward writes through it
  * too where every channel takes that form.
  */
-final class RowInference {
+public final class RowInference {
     private final Loops loops;
     private final Tasks tasks;
 
-    RowInference(Loops loops, Tasks tasks) {
+    public RowInference(Loops loops, Tasks tasks) {
         this.loops = loops;
         this.tasks = tasks;
     }
 
-    void run(InferenceCall call) {
+    public void run(InferenceCall call) {
         Geometry g = call.geometry();
         int channels = g.channels();
         RowChunks rows = RowChunks.of(g);

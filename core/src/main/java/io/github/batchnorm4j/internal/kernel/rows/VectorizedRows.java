@@ -2,7 +2,6 @@ package io.github.batchnorm4j.internal.kernel.rows;
 
 import io.github.batchnorm4j.Geometry;
 import io.github.batchnorm4j.internal.kernel.BackwardCall;
-import io.github.batchnorm4j.internal.kernel.InferenceCall;
 import io.github.batchnorm4j.internal.kernel.LayoutKernels;
 import io.github.batchnorm4j.internal.kernel.PerChannel;
 import io.github.batchnorm4j.internal.kernel.Plan;
@@ -21,13 +20,11 @@ import io.github.batchnorm4j.internal.parallel.Tasks;
 public final class VectorizedRows implements LayoutKernels {
     private final Loops loops;
     private final Tasks tasks;
-    private final RowInference inference;
     private final RowBackward backward;
 
     public VectorizedRows(Loops loops, Tasks tasks) {
         this.loops = loops;
         this.tasks = tasks;
-        this.inference = new RowInference(loops, tasks);
         this.backward = new RowBackward(loops, tasks);
     }
 
@@ -58,11 +55,6 @@ public final class VectorizedRows implements LayoutKernels {
         rows.forEachSubBlockLastChunkFirst(tasks, 2L * g.size(), (from, to) -> loops.normalizeRows(in,
                 xo + from * channels, out, yo + from * channels, to - from, channels, meanR, scaleR, offsetR,
                 call.relu()));
-    }
-
-    @Override
-    public void forwardInference(InferenceCall call, Plan plan) {
-        inference.run(call);
     }
 
     @Override
