@@ -89,11 +89,6 @@ final class ExactSum {
         return nonFinite;
     }
 
-    /** A value {@link #scaled} returns, as a BigDecimal (for tests: it has a thousand digits). */
-    static BigDecimal value(BigInteger scaled) {
-        return new BigDecimal(scaled).divide(BigDecimal.TWO.pow(BIAS));
-    }
-
     /** {@code numerator / denominator} rounded to a double, through 40 significant digits (a double has 17). */
     static double quotient(BigInteger numerator, BigInteger denominator) {
         return new BigDecimal(numerator).divide(new BigDecimal(denominator), new MathContext(40)).doubleValue();
