@@ -4,10 +4,12 @@ import static io.github.batchnorm4j.internal.check.Checks.requireChannels;
 import static io.github.batchnorm4j.internal.check.Checks.requireChannelsOrNull;
 import static io.github.batchnorm4j.internal.check.Checks.requireInPlaceOrDisjoint;
 import static io.github.batchnorm4j.internal.check.Checks.requireNonNull;
+import static io.github.batchnorm4j.internal.check.Checks.requireOutput;
 import static io.github.batchnorm4j.internal.check.Checks.requireTensor;
 import static io.github.batchnorm4j.internal.check.Checks.requireTrainable;
 import static io.github.batchnorm4j.internal.check.Checks.requireUnaliased;
 
+import io.github.batchnorm4j.internal.check.Checks;
 import io.github.batchnorm4j.internal.check.Checks.Use;
 import io.github.batchnorm4j.internal.kernel.BackwardCall;
 import io.github.batchnorm4j.internal.kernel.ChannelMath;
@@ -15,6 +17,7 @@ import io.github.batchnorm4j.internal.kernel.InferenceCall;
 import io.github.batchnorm4j.internal.kernel.KernelProvider;
 import io.github.batchnorm4j.internal.kernel.Kernels;
 import io.github.batchnorm4j.internal.kernel.TrainingCall;
+import io.github.batchnorm4j.internal.parallel.Tasks;
 import java.util.Arrays;
 
 /**
@@ -40,12 +43,47 @@ import java.util.Arrays;
 public final class BatchNorm {
     private final Variant variant;
     private final Parallelism parallelism;
+    /** For tensors in different kinds of memory. */
     private final Kernels kernels;
+    /** The same, for a call with a segment confined to the calling thread, which no pool thread may touch. */
+    private final Kernels callingThreadOnly;
+    /** For tensors all in one class of segment (arrays are heap segments too): their own compiled loops. */
+    private final ClassValue<Kernels> byMemory;
+    private final ClassValue<Kernels> byMemoryCallingThreadOnly;
 
     private BatchNorm(Variant variant, Parallelism parallelism) {
         this.variant = variant;
         this.parallelism = parallelism;
-        this.kernels = KernelProvider.kernels(variant, parallelism.tasks());
+        Tasks tasks = parallelism.tasks();
+        Tasks callingThread = parallelism.threads() == 1 ? tasks : Parallelism.sequential().tasks();
+        this.kernels = KernelProvider.kernels(variant, tasks);
+        this.callingThreadOnly = KernelProvider.kernels(variant, callingThread);
+        this.byMemory = kernelsByMemory(variant, tasks);
+        this.byMemoryCallingThreadOnly = kernelsByMemory(variant, callingThread);
+    }
+
+    private static ClassValue<Kernels> kernelsByMemory(Variant variant, Tasks tasks) {
+        return new ClassValue<>() {
+            @Override
+            protected Kernels computeValue(Class<?> segmentClass) {
+                return KernelProvider.kernels(variant, tasks, segmentClass);
+            }
+        };
+    }
+
+    private Kernels kernelsFor(FloatSpan... tensors) {
+        boolean shareable = Checks.shareable(tensors);
+        Class<?> memory = null;
+        for (FloatSpan tensor : tensors) {
+            if (tensor != null) {
+                Class<?> kind = tensor.segment().getClass();
+                if (memory != null && kind != memory) {
+                    return shareable ? kernels : callingThreadOnly;
+                }
+                memory = kind;
+            }
+        }
+        return (shareable ? byMemory : byMemoryCallingThreadOnly).get(memory);
     }
 
     public static Builder builder() {
@@ -80,7 +118,7 @@ public final class BatchNorm {
             BatchStatistics saved, RunningStatistics running) {
         requireNonNull("geometry", geometry);
         requireTensor("x", x, geometry);
-        requireTensor("y", y, geometry);
+        requireOutput("y", y, geometry);
         requireInPlaceOrDisjoint("y", y, "x", x, geometry);
         int channels = requireParameters(parameters, geometry);
         requireNonNull("saved", saved);
@@ -97,7 +135,7 @@ public final class BatchNorm {
                 Use.writes("running variance", running == null ? null : running.variance()));
 
         float[] variance = new float[channels];
-        kernels.forwardTraining(new TrainingCall(geometry, x, y, gammaOrOnes(parameters, channels),
+        kernelsFor(x, y).forwardTraining(new TrainingCall(geometry, x, y, gammaOrOnes(parameters, channels),
                 betaOrZeros(parameters, channels), parameters.epsilon(), parameters.relu(),
                 saved.mean(), variance, saved.invStd()));
         if (running != null) {
@@ -119,7 +157,7 @@ public final class BatchNorm {
             RunningStatistics running) {
         requireNonNull("geometry", geometry);
         requireTensor("x", x, geometry);
-        requireTensor("y", y, geometry);
+        requireOutput("y", y, geometry);
         requireInPlaceOrDisjoint("y", y, "x", x, geometry);
         int channels = requireParameters(parameters, geometry);
         requireRunning(running, channels);
@@ -136,7 +174,7 @@ public final class BatchNorm {
             scale[c] = ChannelMath.scale(gamma[c], invStd);
             shift[c] = ChannelMath.shift(beta[c], running.mean()[c], gamma[c], invStd);
         }
-        kernels.forwardInference(new InferenceCall(geometry, x, y, scale, shift, parameters.relu()));
+        kernelsFor(x, y).forwardInference(new InferenceCall(geometry, x, y, scale, shift, parameters.relu()));
     }
 
     /** {@link #forwardInference(Geometry, FloatSpan, FloatSpan, Parameters, RunningStatistics)} on whole arrays. */
@@ -204,7 +242,7 @@ public final class BatchNorm {
         int channels = geometry.channels();
         float[] dgamma = gradients.dgamma() != null ? gradients.dgamma() : new float[channels];
         float[] dbeta = gradients.dbeta() != null ? gradients.dbeta() : new float[channels];
-        kernels.backward(new BackwardCall(geometry, x, y, dy, dx, gammaOrOnes(parameters, channels), mean,
+        kernelsFor(x, y, dy, dx).backward(new BackwardCall(geometry, x, y, dy, dx, gammaOrOnes(parameters, channels), mean,
                 invStd, parameters.relu(), batchStatistics, dgamma, dbeta));
     }
 
@@ -213,7 +251,7 @@ public final class BatchNorm {
         requireNonNull("geometry", geometry);
         requireTensor("x", x, geometry);
         requireTensor("dy", dy, geometry);
-        requireTensor("dx", dx, geometry);
+        requireOutput("dx", dx, geometry);
         requireInPlaceOrDisjoint("dx", dx, "dy", dy, geometry);
         requireInPlaceOrDisjoint("dx", dx, "x", x, geometry);
         int channels = requireParameters(parameters, geometry);

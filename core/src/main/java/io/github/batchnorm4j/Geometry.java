@@ -3,8 +3,10 @@ package io.github.batchnorm4j;
 import java.util.Arrays;
 
 /**
- * The shape of a tensor as batch normalization sees it: a contiguous float array viewed as
- * {@code (outer, channels, inner)}. Element {@code (o, c, i)} sits at
+ * The shape of a tensor as batch normalization sees it: contiguous floats viewed as
+ * {@code (outer, channels, inner)}. Each of the three, and one sample ({@code channels * inner}),
+ * fits an int; the tensor's size may pass 2^31 for a tensor in a memory segment (an array holds
+ * at most 2^31 - 1). Element {@code (o, c, i)} sits at
  * {@code (o * channels + c) * inner + i}; statistics of channel {@code c} reduce over
  * {@code outer * inner} elements.
  *
@@ -24,15 +26,20 @@ public record Geometry(int outer, int channels, int inner) {
         requirePositive("outer", outer);
         requirePositive("channels", channels);
         requirePositive("inner", inner);
-        // two ints multiply exactly in a long, and an int times a product that fits an int does
-        // too; three ints at once may pass 2^63 and wrap to a small product
-        long size = (long) outer * channels;
-        if (size > Integer.MAX_VALUE || size * inner > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("outer * channels * inner must be at most "
-                    + Integer.MAX_VALUE + " (a Java array's length), got " + outer + " * " + channels
-                    + " * " + inner + " = " + (double) outer * channels * inner);
+        if ((long) channels * inner > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("channels * inner (one sample) must be at most "
+                    + Integer.MAX_VALUE + " floats, got " + channels + " * " + inner);
+        }
+        // one sample fits an int, so the product is below 2^62 and exact in a long
+        if (outer * ((long) channels * inner) > MAX_SIZE) {
+            throw new IllegalArgumentException("outer * channels * inner must be at most " + MAX_SIZE
+                    + " (the floats a memory segment can address), got " + outer + " * " + channels
+                    + " * " + inner);
         }
     }
+
+    /** The most floats a geometry holds: a segment's byte size is a long. */
+    public static final long MAX_SIZE = Long.MAX_VALUE / Float.BYTES;
 
     /** Channels-first 4-D tensor (N, C, H, W). */
     public static Geometry nchw(int n, int c, int h, int w) {
@@ -94,26 +101,23 @@ public record Geometry(int outer, int channels, int inner) {
         long inner = 1;
         for (int d = 0; d < channelAxis; d++) {
             outer *= shape[d];
-            requireFits(outer, shape);
+            requireFits("the dimensions before the channel axis", outer, shape);
         }
         for (int d = channelAxis + 1; d < rank; d++) {
             inner *= shape[d];
-            requireFits(inner, shape);
+            requireFits("the dimensions after the channel axis", inner, shape);
         }
-        // each of outer and inner fits an int, so neither product below can wrap
-        requireFits(outer * inner, shape);
-        requireFits(outer * inner * shape[channelAxis], shape);
         return new Geometry((int) outer, shape[channelAxis], (int) inner);
     }
 
     /** Number of floats the tensor holds: outer * channels * inner. */
-    public int size() {
-        return outer * channels * inner;
+    public long size() {
+        return (long) outer * channels * inner;
     }
 
     /** Number of elements each channel's statistics reduce over: outer * inner. */
-    public int reductionSize() {
-        return outer * inner;
+    public long reductionSize() {
+        return (long) outer * inner;
     }
 
     /** True when a channel's elements are {@code channels} apart (NHWC, 2-D): inner == 1. */
@@ -127,10 +131,10 @@ public record Geometry(int outer, int channels, int inner) {
         }
     }
 
-    private static void requireFits(long product, int[] shape) {
+    private static void requireFits(String what, long product, int[] shape) {
         if (product > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(shape)
-                    + " holds more than " + Integer.MAX_VALUE + " elements (a Java array's length)");
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + ": the product of "
+                    + what + " must be at most " + Integer.MAX_VALUE + ", got more");
         }
     }
 }

@@ -1,6 +1,8 @@
 package io.github.batchnorm4j;
 
+import static io.github.batchnorm4j.internal.check.Checks.requireDisjoint;
 import static io.github.batchnorm4j.internal.check.Checks.requireNonNull;
+import static io.github.batchnorm4j.internal.check.Checks.requireOutput;
 import static io.github.batchnorm4j.internal.check.Checks.requireTensor;
 
 import io.github.batchnorm4j.internal.kernel.KernelProvider;
@@ -8,7 +10,8 @@ import io.github.batchnorm4j.internal.kernel.KernelProvider;
 /**
  * Converts tensors between NCHW and NHWC, a vectorized transpose per image. Use it to see
  * whether converting once beats running batch normalization in the slower layout (the jmh
- * module's LayoutConversionBenchmark measures both). Runs on the calling thread.
+ * module's LayoutConversionBenchmark measures both). Runs on the calling thread; a destination
+ * that is not an array is written by scalar tiles (the Vector API scatters into arrays only).
  */
 public final class Layouts {
     private Layouts() {}
@@ -31,9 +34,9 @@ public final class Layouts {
     /** Checks the spans against {@code g}, then transposes each of its n images, rows by cols. */
     private static void transposeImages(Geometry g, FloatSpan src, FloatSpan dst, int n, int rows, int cols) {
         check(g, src, dst);
-        int image = rows * cols;
+        long image = (long) rows * cols;
         for (int i = 0; i < n; i++) {
-            KernelProvider.loops().transpose(src.array(), src.offset() + i * image, dst.array(),
+            KernelProvider.loops().transpose(src.segment(), src.offset() + i * image, dst.segment(),
                     dst.offset() + i * image, rows, cols);
         }
     }
@@ -45,12 +48,7 @@ public final class Layouts {
 
     private static void check(Geometry g, FloatSpan src, FloatSpan dst) {
         requireTensor("src", src, g);
-        requireTensor("dst", dst, g);
-        int size = g.size();
-        if (src.array() == dst.array()
-                && src.offset() < dst.offset() + size && dst.offset() < src.offset() + size) {
-            throw new IllegalArgumentException("dst must not overlap src (a transpose cannot run in place); got offsets "
-                    + src.offset() + " and " + dst.offset() + " in one array for " + size + " floats");
-        }
+        requireOutput("dst", dst, g);
+        requireDisjoint("dst", dst, "src", src, g);
     }
 }

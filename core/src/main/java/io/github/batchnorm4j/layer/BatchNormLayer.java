@@ -3,6 +3,7 @@ package io.github.batchnorm4j.layer;
 import static io.github.batchnorm4j.internal.check.Checks.requireEpsilon;
 import static io.github.batchnorm4j.internal.check.Checks.requireInPlaceOrDisjoint;
 import static io.github.batchnorm4j.internal.check.Checks.requireNonNull;
+import static io.github.batchnorm4j.internal.check.Checks.requireOutput;
 import static io.github.batchnorm4j.internal.check.Checks.requireTensor;
 
 import io.github.batchnorm4j.BatchNorm;
@@ -164,10 +165,10 @@ public final class BatchNormLayer {
     public void forward(int[] shape, FloatSpan x, FloatSpan y, boolean training) {
         Geometry geometry = geometryOf(shape);
         requireTensor("x", x, geometry);
-        requireTensor("y", y, geometry);
+        requireOutput("y", y, geometry);
         requireInPlaceOrDisjoint("y", y, "x", x, geometry);
         if (config.mode == 1) {
-            int rows = geometry.size() / channels;
+            int rows = Math.toIntExact(geometry.size() / channels);
             SampleWise.Saved sampleWise = SampleWise.forward(x, y, rows, channels, gamma, beta,
                     config.epsilon);
             saved = new Saved(Kind.SAMPLE_WISE, geometry, geometry, 1, x, null, null,
@@ -236,7 +237,7 @@ public final class BatchNormLayer {
         double[] dgamma = new double[channels];
         double[] dbeta = new double[channels];
         switch (s.kind) {
-            case SAMPLE_WISE -> SampleWise.backward(s.x, dy, dx, s.geometry.size() / channels,
+            case SAMPLE_WISE -> SampleWise.backward(s.x, dy, dx, Math.toIntExact(s.geometry.size() / channels),
                     channels, gamma, s.sampleWise, dgamma, dbeta);
             case FROZEN -> {
                 ParameterGradients sums = ParameterGradients.allocate(channels);
@@ -293,13 +294,12 @@ public final class BatchNormLayer {
         requireTensor("x", x, g);
         double[] mean = new double[channels];
         double[] m2 = new double[channels];
-        float[] xs = x.array();
         long count = g.reductionSize();
         for (int o = 0; o < g.outer(); o++) {
             for (int c = 0; c < channels; c++) {
-                int base = x.offset() + (o * channels + c) * g.inner();
+                long base = ((long) o * channels + c) * g.inner();
                 for (int i = 0; i < g.inner(); i++) {
-                    mean[c] += xs[base + i];
+                    mean[c] += x.get(base + i);
                 }
             }
         }
@@ -308,9 +308,9 @@ public final class BatchNormLayer {
         }
         for (int o = 0; o < g.outer(); o++) {
             for (int c = 0; c < channels; c++) {
-                int base = x.offset() + (o * channels + c) * g.inner();
+                long base = ((long) o * channels + c) * g.inner();
                 for (int i = 0; i < g.inner(); i++) {
-                    double u = xs[base + i] - mean[c];
+                    double u = x.get(base + i) - mean[c];
                     m2[c] += u * u;
                 }
             }
@@ -340,7 +340,7 @@ public final class BatchNormLayer {
         }
         Geometry geometry = geometryOf(shape);
         requireTensor("x", x, geometry);
-        requireTensor("y", y, geometry);
+        requireOutput("y", y, geometry);
         requireInPlaceOrDisjoint("y", y, "x", x, geometry);
         requireNonNull("merged", merged);
         if (merged.channels() != channels) {
@@ -384,17 +384,15 @@ public final class BatchNormLayer {
         Geometry g = s.geometry;
         double[] sumDy = new double[channels];
         double[] sumDyXhat = new double[channels];
-        float[] xs = s.x.array();
-        float[] dys = dy.array();
         for (int o = 0; o < g.outer(); o++) {
             for (int c = 0; c < channels; c++) {
-                int at = (o * channels + c) * g.inner();
+                long at = ((long) o * channels + c) * g.inner();
                 double mean = s.mean[0][c];
                 double invStd = s.invStd[0][c];
                 for (int i = 0; i < g.inner(); i++) {
-                    double grad = dys[dy.offset() + at + i];
+                    double grad = dy.get(at + i);
                     sumDy[c] += grad;
-                    sumDyXhat[c] += grad * (xs[s.x.offset() + at + i] - mean) * invStd;
+                    sumDyXhat[c] += grad * (s.x.get(at + i) - mean) * invStd;
                 }
             }
         }
@@ -434,17 +432,13 @@ public final class BatchNormLayer {
             b[c] = a[c] * invStd * sumDyXhat[c] / s.count;
             c0[c] = a[c] * sumDy[c] / s.count;
         }
-        float[] xs = s.x.array();
-        float[] dys = dy.array();
-        float[] dxs = dx.array();
         for (int o = 0; o < g.outer(); o++) {
             for (int c = 0; c < channels; c++) {
-                int at = (o * channels + c) * g.inner();
+                long at = ((long) o * channels + c) * g.inner();
                 double mean = s.mean[0][c];
                 for (int i = 0; i < g.inner(); i++) {
-                    double deviation = xs[s.x.offset() + at + i] - mean;
-                    dxs[dx.offset() + at + i] =
-                            (float) (dys[dy.offset() + at + i] * a[c] - deviation * b[c] - c0[c]);
+                    double deviation = s.x.get(at + i) - mean;
+                    dx.set(at + i, (float) (dy.get(at + i) * a[c] - deviation * b[c] - c0[c]));
                 }
             }
         }
@@ -732,7 +726,7 @@ public final class BatchNormLayer {
     }
 
     private static FloatSpan slice(FloatSpan span, int k, Geometry group) {
-        return k == 0 ? span : FloatSpan.of(span.array(), span.offset() + k * group.size());
+        return k == 0 ? span : span.from(k * group.size());
     }
 
     /** r = clip(sigma / sigma_renorm, rmin, rmax), d = clip((mu - mu_renorm) / sigma_renorm, +-dmax). */
@@ -750,15 +744,14 @@ public final class BatchNormLayer {
 
     /** y = gamma * (r * xhat + d) + beta on a tensor that holds xhat. */
     private void applyRenorm(Geometry g, FloatSpan y, float[] r, float[] d) {
-        float[] ys = y.array();
         for (int o = 0; o < g.outer(); o++) {
             for (int c = 0; c < channels; c++) {
                 double gc = gamma == null ? 1.0 : gamma[c];
                 double a = gc * r[c];
                 double b = gc * d[c] + (beta == null ? 0 : beta[c]);
-                int at = y.offset() + (o * channels + c) * g.inner();
+                long at = ((long) o * channels + c) * g.inner();
                 for (int i = 0; i < g.inner(); i++) {
-                    ys[at + i] = (float) (a * ys[at + i] + b);
+                    y.set(at + i, (float) (a * y.get(at + i) + b));
                 }
             }
         }
@@ -825,7 +818,7 @@ public final class BatchNormLayer {
 
     private static void requireBackwardTensors(Saved s, FloatSpan dy, FloatSpan dx) {
         requireTensor("dy", dy, s.geometry);
-        requireTensor("dx", dx, s.geometry);
+        requireOutput("dx", dx, s.geometry);
         requireInPlaceOrDisjoint("dx", dx, "dy", dy, s.geometry);
         requireInPlaceOrDisjoint("dx", dx, "x", s.x, s.geometry);
     }

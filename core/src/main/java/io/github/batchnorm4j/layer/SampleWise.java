@@ -15,21 +15,19 @@ final class SampleWise {
 
     static Saved forward(FloatSpan x, FloatSpan y, int rows, int features, float[] gamma,
             float[] beta, float epsilon) {
-        float[] xs = x.array();
-        float[] ys = y.array();
         double[] mean = new double[rows];
         double[] std = new double[rows];
         double[] divisor = new double[rows];
         for (int r = 0; r < rows; r++) {
-            int base = x.offset() + r * features;
+            long base = (long) r * features;
             double sum = 0;
             for (int f = 0; f < features; f++) {
-                sum += xs[base + f];
+                sum += x.get(base + f);
             }
             double m = sum / features;
             double squares = 0;
             for (int f = 0; f < features; f++) {
-                double u = xs[base + f] - m;
+                double u = x.get(base + f) - m;
                 squares += u * u;
             }
             mean[r] = m;
@@ -37,11 +35,11 @@ final class SampleWise {
             divisor[r] = std[r] + epsilon;
         }
         for (int r = 0; r < rows; r++) {
-            int in = x.offset() + r * features;
-            int out = y.offset() + r * features;
+            long in = (long) r * features;
+            long out = (long) r * features;
             for (int f = 0; f < features; f++) {
-                double xhat = (xs[in + f] - mean[r]) / divisor[r];
-                ys[out + f] = (float) (gammaOf(gamma, f) * xhat + betaOf(beta, f));
+                double xhat = (x.get(in + f) - mean[r]) / divisor[r];
+                y.set(out + f, (float) (gammaOf(gamma, f) * xhat + betaOf(beta, f)));
             }
         }
         return new Saved(mean, std, divisor);
@@ -54,30 +52,27 @@ final class SampleWise {
      */
     static void backward(FloatSpan x, FloatSpan dy, FloatSpan dx, int rows, int features,
             float[] gamma, Saved saved, double[] dgamma, double[] dbeta) {
-        float[] xs = x.array();
-        float[] dys = dy.array();
-        float[] dxs = dx.array();
         double[] g = new double[features];
         double[] u = new double[features];
         for (int r = 0; r < rows; r++) {
-            int xBase = x.offset() + r * features;
-            int dyBase = dy.offset() + r * features;
+            long xBase = (long) r * features;
+            long dyBase = (long) r * features;
             double d = saved.divisor()[r];
             double sumG = 0;
             double sumGu = 0;
             for (int f = 0; f < features; f++) {
-                u[f] = xs[xBase + f] - saved.mean()[r];
-                g[f] = dys[dyBase + f] * (double) gammaOf(gamma, f);
+                u[f] = x.get(xBase + f) - saved.mean()[r];
+                g[f] = dy.get(dyBase + f) * (double) gammaOf(gamma, f);
                 sumG += g[f];
                 sumGu += g[f] * u[f];
-                dgamma[f] += dys[dyBase + f] * (u[f] / d);
-                dbeta[f] += dys[dyBase + f];
+                dgamma[f] += dy.get(dyBase + f) * (u[f] / d);
+                dbeta[f] += dy.get(dyBase + f);
             }
             double meanG = sumG / features;
             double k = sumGu / (d * d * features * saved.std()[r]);
-            int dxBase = dx.offset() + r * features;
+            long dxBase = (long) r * features;
             for (int f = 0; f < features; f++) {
-                dxs[dxBase + f] = (float) ((g[f] - meanG) / d - u[f] * k);
+                dx.set(dxBase + f, (float) ((g[f] - meanG) / d - u[f] * k));
             }
         }
     }

@@ -48,7 +48,7 @@ public class BandwidthBenchmark extends JmhDefaults {
     @Setup(Level.Trial)
     public void setUp() {
         io.github.batchnorm4j.Geometry g = Shapes.geometry(shape, "NCHW");
-        int n = g.size();
+        int n = Math.toIntExact(g.size());
         outer = g.outer();
         channels = g.channels();
         inner = g.inner();

@@ -2,12 +2,16 @@ package io.github.batchnorm4j.jmh;
 
 import io.github.batchnorm4j.BatchNorm;
 import io.github.batchnorm4j.BatchStatistics;
+import io.github.batchnorm4j.FloatSpan;
 import io.github.batchnorm4j.Geometry;
 import io.github.batchnorm4j.ParameterGradients;
 import io.github.batchnorm4j.Parameters;
 import io.github.batchnorm4j.RunningStatistics;
 import io.github.batchnorm4j.RunningUpdate;
 import io.github.batchnorm4j.Variant;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Param;
@@ -35,13 +39,28 @@ public class TensorState {
     @Param({"false"})
     public boolean relu;
 
+    /**
+     * Where the tensors live: {@code ARRAY} (float[]), {@code HEAP_SEGMENT} (a MemorySegment over a
+     * float[]) or {@code NATIVE_SEGMENT} (off-heap, 64-byte aligned). Arrays unless -p memory=....
+     */
+    @Param({"ARRAY"})
+    public String memory;
+
+    /**
+     * Whether the JIT has also seen the other kind of memory (native segments for arrays and heap
+     * segments, arrays for native ones) before the measurement, as in a process that uses both:
+     * each operation runs on it first for a few seconds' worth of calls. Off unless -p mixed=true.
+     */
+    @Param({"false"})
+    public boolean mixed;
+
     Geometry geometry;
     BatchNorm batchNorm;
     Parameters parameters;
-    float[] x;
-    float[] y;
-    float[] dy;
-    float[] dx;
+    FloatSpan x;
+    FloatSpan y;
+    FloatSpan dy;
+    FloatSpan dx;
     BatchStatistics saved;
     RunningStatistics running;
     ParameterGradients gradients;
@@ -52,15 +71,61 @@ public class TensorState {
         batchNorm = BatchNorm.builder().variant(Variant.valueOf(variant)).threads(Defaults.threads(threads)).build();
         int channels = geometry.channels();
         SplittableRandom random = new SplittableRandom(42);
-        x = randomArray(random, geometry.size());
-        dy = randomArray(random, geometry.size());
-        y = new float[geometry.size()];
-        dx = new float[geometry.size()];
+        int size = Math.toIntExact(geometry.size());
+        x = placed(randomArray(random, size));
+        dy = placed(randomArray(random, size));
+        y = placed(new float[size]);
+        dx = placed(new float[size]);
         parameters = Parameters.affine(randomArray(random, channels), randomArray(random, channels)).withRelu(relu);
         saved = BatchStatistics.allocate(channels);
         running = RunningStatistics.initial(channels, RunningUpdate.pytorch(0.1));
         gradients = ParameterGradients.allocate(channels);
         batchNorm.forwardTraining(geometry, x, y, parameters, saved, running);
+        if (mixed) {
+            // enough calls for the loops to be compiled on the other memory first
+            runOnOtherMemory(Math.max(20, (int) (50_000_000L / geometry.size())));
+        }
+    }
+
+    private FloatSpan placed(float[] values) {
+        return placed(values, memory);
+    }
+
+    /** Every operation, {@code calls} times, on copies of the tensors in the other kind of memory. */
+    private void runOnOtherMemory(int calls) {
+        String other = memory.equals("NATIVE_SEGMENT") ? "ARRAY" : "NATIVE_SEGMENT";
+        int size = Math.toIntExact(geometry.size());
+        FloatSpan ox = placed(values(x, size), other);
+        FloatSpan ody = placed(values(dy, size), other);
+        FloatSpan oy = placed(new float[size], other);
+        FloatSpan odx = placed(new float[size], other);
+        for (int k = 0; k < calls; k++) {
+            batchNorm.forwardTraining(geometry, ox, oy, parameters, saved, running);
+            batchNorm.forwardInference(geometry, ox, oy, parameters, running);
+            batchNorm.backward(geometry, ox, oy, ody, odx, parameters, saved, gradients);
+        }
+    }
+
+    private static float[] values(FloatSpan span, int size) {
+        float[] out = new float[size];
+        for (int i = 0; i < size; i++) {
+            out[i] = span.get(i);
+        }
+        return out;
+    }
+
+    private static FloatSpan placed(float[] values, String memory) {
+        return switch (memory) {
+            case "ARRAY" -> FloatSpan.of(values);
+            case "HEAP_SEGMENT" -> FloatSpan.of(MemorySegment.ofArray(values));
+            case "NATIVE_SEGMENT" -> {
+                MemorySegment segment = Arena.ofAuto().allocate((long) values.length * Float.BYTES, 64);
+                MemorySegment.copy(values, 0, segment, ValueLayout.JAVA_FLOAT, 0, values.length);
+                yield FloatSpan.of(segment);
+            }
+            default -> throw new IllegalArgumentException(
+                    "memory must be ARRAY, HEAP_SEGMENT or NATIVE_SEGMENT, got " + memory);
+        };
     }
 
     private static float[] randomArray(SplittableRandom random, int n) {

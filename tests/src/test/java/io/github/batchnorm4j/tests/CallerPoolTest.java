@@ -90,7 +90,7 @@ class CallerPoolTest {
         List<float[]> run(BatchNorm bn, Geometry g) {
             int channels = g.channels();
             float[] x = Data.gaussian(1, g.size(), 0.5, 2);
-            float[] y = new float[g.size()];
+            float[] y = new float[Math.toIntExact(g.size())];
             Parameters p = Parameters.affine(Data.uniform(2, channels, 0.5, 2), Data.uniform(3, channels, -1, 1));
             RunningStatistics running = RunningStatistics.of(Data.uniform(4, channels, -1, 1),
                     Data.uniform(5, channels, 0.5, 2), RunningUpdate.pytorch(0.1));
@@ -105,7 +105,7 @@ class CallerPoolTest {
                     return List.of(y);
                 }
                 default -> {
-                    float[] dx = new float[g.size()];
+                    float[] dx = new float[Math.toIntExact(g.size())];
                     ParameterGradients gradients = ParameterGradients.allocate(channels);
                     bn.backward(g, x, null, Data.gaussian(6, g.size(), 0, 1), dx, p,
                             BatchStatistics.of(Data.uniform(7, channels, 0, 1), Data.uniform(8, channels, 0.4, 0.6)),

@@ -7,9 +7,9 @@ import java.util.SplittableRandom;
 final class Data {
     private Data() {}
 
-    static float[] gaussian(long seed, int n, double mean, double std) {
+    static float[] gaussian(long seed, long n, double mean, double std) {
         SplittableRandom random = new SplittableRandom(seed);
-        float[] a = new float[n];
+        float[] a = new float[Math.toIntExact(n)];
         for (int k = 0; k < n; k++) {
             a[k] = (float) (mean + std * nextGaussian(random));
         }

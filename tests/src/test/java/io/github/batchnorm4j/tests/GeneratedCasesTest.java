@@ -84,7 +84,7 @@ class GeneratedCasesTest {
                 scale[c] = Math.pow(10, random.nextInt(-30, 31));
                 constant[c] = random.nextDouble(-100, 100);
             }
-            float[] x = new float[g.size()];
+            float[] x = new float[Math.toIntExact(g.size())];
             for (int k = 0; k < x.length; k++) {
                 int c = (k / g.inner()) % channels;
                 boolean first = k / g.inner() / channels == 0 && k % g.inner() == 0;
@@ -210,15 +210,15 @@ class GeneratedCasesTest {
             int channels = g.channels();
             Parameters p = Parameters.affine(Data.uniform(s.seed() + 1, channels, 0.5, 2),
                     Data.uniform(s.seed() + 2, channels, -1, 1)).withRelu(s.relu());
-            float[] y = new float[g.size()];
+            float[] y = new float[Math.toIntExact(g.size())];
             BatchStatistics saved = BatchStatistics.allocate(channels);
             RunningStatistics running = RunningStatistics.initial(channels, RunningUpdate.exponential(1.0, false));
             bn.forwardTraining(g, x, y, p, saved, running);
-            float[] inferenceY = new float[g.size()];
+            float[] inferenceY = new float[Math.toIntExact(g.size())];
             bn.forwardInference(g, x, inferenceY, p, RunningStatistics.of(runningMean(s, channels),
                     runningVariance(s, channels), RunningUpdate.pytorch(0.1)));
             float[] dy = Data.gaussian(s.seed() + 5, g.size(), 0, 1);
-            float[] dx = new float[g.size()];
+            float[] dx = new float[Math.toIntExact(g.size())];
             ParameterGradients gradients = ParameterGradients.allocate(channels);
             bn.backward(g, x, y, dy, dx, p, saved, gradients);
             return new Outputs(p, y, saved.mean(), saved.invStd(), running.variance(), running.mean(), inferenceY, dy,
@@ -245,7 +245,7 @@ class GeneratedCasesTest {
 
         void assertMatchReference(Geometry g, float[] x, Scenario s) {
             int channels = g.channels();
-            int m = g.reductionSize();
+            int m = Math.toIntExact(g.reductionSize());
             double tol = s.values().tolerance(m);
             double eps = parameters.epsilon();
             double[] xd = Data.toDouble(x);

@@ -58,7 +58,7 @@ class HardDataTest {
     }
 
     static float[] tensor(Geometry g, Values values) {
-        float[] x = new float[g.size()];
+        float[] x = new float[Math.toIntExact(g.size())];
         for (int k = 0; k < x.length; k++) {
             int c = k / g.inner() % g.channels();
             int position = k / (g.channels() * g.inner()) * g.inner() + k % g.inner();
@@ -70,7 +70,7 @@ class HardDataTest {
     /** Training forward with weight 1 on the batch and biased variance: the running variance is the batch's. */
     record Forward(float[] y, float[] mean, float[] invStd, float[] variance) {
         static Forward run(Variant variant, int threads, Geometry g, float[] x, Parameters p) {
-            float[] y = new float[g.size()];
+            float[] y = new float[Math.toIntExact(g.size())];
             BatchStatistics saved = BatchStatistics.allocate(g.channels());
             RunningStatistics running = RunningStatistics.initial(g.channels(), RunningUpdate.exponential(1.0, false));
             Variants.batchNorm(variant, threads).forwardTraining(g, x, y, p, saved, running);
@@ -96,7 +96,7 @@ class HardDataTest {
         Geometry g = layout.geometry();
         double[] scales = {1e18, 1e24, 1e30};
         float[] noise = Data.gaussian(7, g.size(), 0.5, 1);
-        float[] x = new float[g.size()];
+        float[] x = new float[Math.toIntExact(g.size())];
         for (int k = 0; k < x.length; k++) {
             x[k] = (float) (noise[k] * scales[k / g.inner() % g.channels()]);
         }
@@ -204,7 +204,7 @@ class HardDataTest {
         Geometry g = layout.geometry();
         float[] noise = Data.gaussian(13, g.size(), 0, 1);
         for (double mean : new double[] {0, 1e4, -3e5}) {
-            float[] x = new float[g.size()];
+            float[] x = new float[Math.toIntExact(g.size())];
             for (int k = 0; k < x.length; k++) {
                 x[k] = (float) (mean + noise[k]);
             }
@@ -233,7 +233,7 @@ class HardDataTest {
         Parameters p = Parameters.affine(new float[] {1, 2, 0.5f}, new float[] {0, 1, -1}).withEpsilon(Float.MIN_VALUE);
         Forward forward = Forward.run(variant, threads, g, x, p);
         float[] dy = Data.gaussian(11, g.size(), 0, 1);
-        float[] dx = new float[g.size()];
+        float[] dx = new float[Math.toIntExact(g.size())];
         ParameterGradients gradients = ParameterGradients.allocate(g.channels());
         Variants.batchNorm(variant, threads).backward(g, x, null, dy, dx, p,
                 BatchStatistics.of(forward.mean(), forward.invStd()), gradients);

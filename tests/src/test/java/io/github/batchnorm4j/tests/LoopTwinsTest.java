@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.batchnorm4j.internal.loops.Loops;
 import io.github.batchnorm4j.internal.loops.ScalarLoops;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.reflect.Method;
 import java.util.Arrays;
 import java.util.Set;
@@ -66,9 +69,9 @@ class LoopTwinsTest {
                 int stride = length + 5;
                 int from = 2;
                 int size = from + (runs - 1) * stride + length + 3;
-                float[] x = data(1, size);
-                float[] dy = data(2, size);
-                float[] y = data(3, size);
+                MemorySegment x = tensor(1, size);
+                MemorySegment dy = tensor(2, size);
+                MemorySegment y = tensor(3, size);
                 String at = " at length " + length + ", runs " + runs;
                 int n = runs * length;
 
@@ -87,7 +90,7 @@ class LoopTwinsTest {
                         SCALAR.sumSquaredDeviations(x, from, runs, length, stride, 0.3f),
                         panama.sumSquaredDeviations(x, from, runs, length, stride, 0.3f), n, 9);
                 for (boolean relu : new boolean[] {false, true}) {
-                    float[] mask = relu ? y : null;
+                    MemorySegment mask = relu ? y : null;
                     String where = at + (relu ? ", relu" : "");
                     COVERED.add("normalize");
                     assertArrayEquals(elementwise(size, (l, out) -> l.normalize(x, from, out, from, runs, length,
@@ -142,9 +145,9 @@ class LoopTwinsTest {
                 int stride = width + 3;
                 int base = 1;
                 int size = base + rows * stride + 2 * lanes;
-                float[] x = data(4, size);
-                float[] dy = data(5, size);
-                float[] y = data(6, size);
+                MemorySegment x = tensor(4, size);
+                MemorySegment dy = tensor(5, size);
+                MemorySegment y = tensor(6, size);
                 int cFrom = 2;
                 int padded = cFrom + (width + lanes - 1) / lanes * lanes;
                 float[] perChannel = data(7, padded);
@@ -171,7 +174,7 @@ class LoopTwinsTest {
                         perChannel, out[0], cFrom), panama);
                 assertRowSums("sumSquaredDeviationsRows" + at, want[0], got[0], cFrom, width, n, 16);
                 for (boolean relu : new boolean[] {false, true}) {
-                    float[] mask = relu ? y : null;
+                    MemorySegment mask = relu ? y : null;
                     String where = at + (relu ? ", relu" : "");
                     COVERED.add("gradientSumsRows");
                     want = rowSums(padded, (l, out) -> l.gradientSumsRows(x, base, dy, base, mask, base, rows, stride,
@@ -202,7 +205,7 @@ class LoopTwinsTest {
                 }
                 COVERED.add("transpose");
                 int cols = width;
-                float[] src = data(12, base + rows * cols);
+                MemorySegment src = tensor(12, base + rows * cols);
                 assertArrayEquals(elementwise(rows * cols + 4, (l, out) -> l.transpose(src, base, out, 2, rows, cols),
                         SCALAR), elementwise(rows * cols + 4, (l, out) -> l.transpose(src, base, out, 2, rows, cols),
                         panama), "transpose" + at);
@@ -221,19 +224,31 @@ class LoopTwinsTest {
     }
 
     private interface Write {
-        void run(Loops loops, float[] out);
+        void run(Loops loops, MemorySegment out);
     }
 
     private interface WriteSums {
         void run(Loops loops, float[][] out);
     }
 
-    /** The output of one elementwise loop, written into an array of NaN (untouched stays NaN). */
+    /** The output of one elementwise loop, written into native memory of NaN (untouched stays NaN). */
     private static float[] elementwise(int size, Write write, Loops loops) {
-        float[] out = new float[size];
-        Arrays.fill(out, Float.NaN);
+        float[] nan = new float[size];
+        Arrays.fill(nan, Float.NaN);
+        MemorySegment out = offHeap(nan);
         write.run(loops, out);
-        return out;
+        return out.toArray(ValueLayout.JAVA_FLOAT);
+    }
+
+    /** Tensors live in native memory here: the loops read and write segments of either kind alike. */
+    private static MemorySegment tensor(int seed, int n) {
+        return offHeap(data(seed, n));
+    }
+
+    private static MemorySegment offHeap(float[] values) {
+        MemorySegment segment = Arena.ofAuto().allocate(ValueLayout.JAVA_FLOAT, values.length);
+        MemorySegment.copy(values, 0, segment, ValueLayout.JAVA_FLOAT, 0, values.length);
+        return segment;
     }
 
     private static float[][] rowSums(int padded, WriteSums write, Loops loops) {

@@ -62,7 +62,7 @@ class NonFiniteTest {
         int spoiled = g.channels() / 2;
         for (float spoiler : SPOILERS) {
             float[] bad = x.clone();
-            bad[at(g, spoiled, g.reductionSize() / 3)] = spoiler;
+            bad[at(g, spoiled, (int) g.reductionSize() / 3)] = spoiler;
             Forward got = Forward.run(bn, g, bad);
             for (int c = 0; c < g.channels(); c++) {
                 if (c == spoiled) {
@@ -97,7 +97,7 @@ class NonFiniteTest {
         int spoiled = g.channels() - 1;
         for (float spoiler : SPOILERS) {
             float[] bad = dy.clone();
-            bad[at(g, spoiled, g.reductionSize() - 1)] = spoiler;
+            bad[at(g, spoiled, (int) g.reductionSize() - 1)] = spoiler;
             float[][] got = backward(bn, g, x, bad, forward);
             for (int c = 0; c < g.channels(); c++) {
                 if (c == spoiled) {
@@ -117,7 +117,7 @@ class NonFiniteTest {
 
     /** dx, dgamma, dbeta. */
     static float[][] backward(BatchNorm bn, Geometry g, float[] x, float[] dy, Forward forward) {
-        float[] dx = new float[g.size()];
+        float[] dx = new float[Math.toIntExact(g.size())];
         ParameterGradients gradients = ParameterGradients.allocate(g.channels());
         bn.backward(g, x, null, dy, dx, forward.parameters, BatchStatistics.of(forward.mean, forward.invStd), gradients);
         return new float[][] {dx, gradients.dgamma(), gradients.dbeta()};
@@ -126,7 +126,7 @@ class NonFiniteTest {
     record Forward(Parameters parameters, float[] y, float[] mean, float[] invStd, RunningStatistics running) {
         static Forward run(BatchNorm bn, Geometry g, float[] x) {
             Parameters p = Parameters.affine(Data.uniform(1, g.channels(), 0.5, 2), Data.uniform(2, g.channels(), -1, 1));
-            float[] y = new float[g.size()];
+            float[] y = new float[Math.toIntExact(g.size())];
             BatchStatistics saved = BatchStatistics.allocate(g.channels());
             RunningStatistics running = RunningStatistics.initial(g.channels(), RunningUpdate.pytorch(0.1));
             bn.forwardTraining(g, x, y, p, saved, running);

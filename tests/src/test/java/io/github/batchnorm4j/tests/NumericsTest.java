@@ -67,7 +67,7 @@ class NumericsTest {
      */
     private static RunningStatistics assertVariance(Variant variant, Geometry g, float[] x, double relative) {
         RunningStatistics running = RunningStatistics.initial(g.channels(), RunningUpdate.exponential(1.0, false));
-        Variants.batchNorm(variant).forwardTraining(g, x, new float[g.size()], Parameters.none(),
+        Variants.batchNorm(variant).forwardTraining(g, x, new float[Math.toIntExact(g.size())], Parameters.none(),
                 BatchStatistics.allocate(g.channels()), running);
         Reference.Stats stats = Reference.statistics(Data.toDouble(x), g.outer(), g.channels(), g.inner());
         for (int c = 0; c < g.channels(); c++) {
@@ -115,7 +115,7 @@ class NumericsTest {
                 stats.variance(), Data.toDouble(gamma), Data.toDouble(beta), parameters.epsilon(), false);
         float[] first = null;
         for (int threads : Variants.THREADS) {
-            float[] y = new float[g.size()];
+            float[] y = new float[Math.toIntExact(g.size())];
             Variants.batchNorm(variant, threads).forwardTraining(g, x, y, parameters,
                     BatchStatistics.allocate(g.channels()), null);
             String where = variant + " at " + threads + " threads, " + g;
@@ -137,7 +137,7 @@ class NumericsTest {
     @ParameterizedTest
     @MethodSource("shapes")
     void constantChannelGivesExactlyBeta(Variant variant, Geometry g) {
-        float[] x = new float[g.size()];
+        float[] x = new float[Math.toIntExact(g.size())];
         for (int o = 0; o < g.outer(); o++) {
             for (int c = 0; c < g.channels(); c++) {
                 for (int i = 0; i < g.inner(); i++) {
@@ -147,7 +147,7 @@ class NumericsTest {
         }
         float[] gamma = Data.uniform(1, g.channels(), 0.5, 2);
         float[] beta = Data.uniform(2, g.channels(), -1, 1);
-        float[] y = new float[g.size()];
+        float[] y = new float[Math.toIntExact(g.size())];
         Variants.batchNorm(variant).forwardTraining(g, x, y, Parameters.affine(gamma, beta),
                 BatchStatistics.allocate(g.channels()), null);
         for (int k = 0; k < y.length; k++) {

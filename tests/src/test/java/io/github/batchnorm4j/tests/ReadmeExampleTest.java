@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.batchnorm4j.BatchNorm;
 import io.github.batchnorm4j.BatchStatistics;
+import io.github.batchnorm4j.FloatSpan;
 import io.github.batchnorm4j.Geometry;
 import io.github.batchnorm4j.ParameterGradients;
 import io.github.batchnorm4j.Parameters;
@@ -12,6 +13,9 @@ import io.github.batchnorm4j.RunningStatistics;
 import io.github.batchnorm4j.RunningUpdate;
 import io.github.batchnorm4j.layer.BatchNormLayer;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -51,7 +55,8 @@ class ReadmeExampleTest {
         // README-BEGIN
         BatchNorm bn = BatchNorm.builder().build();         // fused kernels, all cores
         Geometry g = Geometry.nchw(8, 16, 32, 32);          // N, C, H, W
-        float[] x = new float[g.size()], y = new float[g.size()];
+        int n = Math.toIntExact(g.size());                  // a long: segments hold more than arrays
+        float[] x = new float[n], y = new float[n];
         for (int i = 0; i < x.length; i++) x[i] = (float) Math.sin(i); // some input
 
         float[] gamma = new float[16], beta = new float[16];
@@ -62,7 +67,7 @@ class ReadmeExampleTest {
 
         bn.forwardTraining(g, x, y, p, saved, running);     // y = normalized x
 
-        float[] dy = new float[g.size()], dx = new float[g.size()];
+        float[] dy = new float[n], dx = new float[n];
         java.util.Arrays.fill(dy, 1f);
         ParameterGradients grads = ParameterGradients.allocate(16);
         bn.backward(g, x, y, dy, dx, p, saved, grads);      // dx, dgamma, dbeta
@@ -77,12 +82,37 @@ class ReadmeExampleTest {
     }
 
     @Test
+    void offHeapExampleRunsAndNormalizes() {
+        BatchNorm bn = BatchNorm.builder().build();
+        Geometry g = Geometry.nhwc(8, 32, 32, 16);
+        Parameters p = Parameters.none();
+        BatchStatistics saved = BatchStatistics.allocate(16);
+        // SEGMENT-BEGIN
+        try (Arena arena = Arena.ofConfined()) {           // or memory a framework already holds
+            MemorySegment x = arena.allocate(ValueLayout.JAVA_FLOAT, g.size());
+            MemorySegment y = arena.allocate(ValueLayout.JAVA_FLOAT, g.size());
+            for (long i = 0; i < g.size(); i++) x.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) Math.sin(i));
+
+            bn.forwardTraining(g, FloatSpan.of(x), FloatSpan.of(y), p, saved, null); // no copy
+        }
+        // SEGMENT-END
+
+        double sum = 0;
+        for (long i = 0; i < g.size(); i += 16) {
+            sum += (float) Math.sin(i); // channel 0 of NHWC
+        }
+        assertEquals(sum / (g.size() / 16), saved.mean()[0], 1e-6);
+    }
+
+    @Test
     void readmeShowsTheseExamples() throws IOException {
         String readme = Files.readString(Path.of("../README.md"));
         int first = readme.indexOf("```java\n");
         int second = readme.indexOf("```java\n", first + 1);
+        int third = readme.indexOf("```java\n", second + 1);
         assertEquals(example("LAYER"), block(readme, first), "README.md's first java block must be the layer example");
         assertEquals(example("README"), block(readme, second), "README.md's second java block must be the kernel example");
+        assertEquals(example("SEGMENT"), block(readme, third), "README.md's third java block must be the off-heap example");
     }
 
     private static String example(String marker) throws IOException {
@@ -90,7 +120,9 @@ class ReadmeExampleTest {
         List<String> lines = Files.readAllLines(source);
         int begin = indexOf(lines, "// " + marker + "-BEGIN") + 1;
         int end = indexOf(lines, "// " + marker + "-END");
-        return String.join("\n", lines.subList(begin, end).stream().map(l -> l.replaceFirst("^ {8}", "")).toList()).strip();
+        String indent = lines.get(begin).replaceFirst("\\S.*", "");
+        return String.join("\n", lines.subList(begin, end).stream().map(l -> l.replaceFirst("^" + indent, "")).toList())
+                .strip();
     }
 
     private static String block(String readme, int at) {

@@ -29,6 +29,8 @@ final class Run {
     final float[] beta;
     final Parameters parameters;
     final float[] x;
+    /** The tensor's floats: an array's, so an int. */
+    final int size;
     final float[] y;
     final BatchStatistics saved;
     final RunningStatistics running;
@@ -40,34 +42,35 @@ final class Run {
     Run(Case c, float[] data) {
         this.c = c;
         this.g = c.geometry();
+        this.size = Math.toIntExact(g.size());
         this.bn = c.batchNorm();
         this.gamma = c.gamma();
         this.beta = c.beta();
         this.parameters = c.parameters(gamma, beta);
         this.x = placed(data, X_OFFSET);
-        this.y = nanArray(g.size() + Y_OFFSET + 4);
+        this.y = nanArray(size + Y_OFFSET + 4);
         this.saved = BatchStatistics.allocate(g.channels());
         this.running = RunningStatistics.initial(g.channels(), RunningUpdate.pytorch(0.1));
     }
 
     double[] input() {
-        return Data.toDouble(x, X_OFFSET, g.size());
+        return Data.toDouble(x, X_OFFSET, size);
     }
 
     void forwardTraining() {
         bn.forwardTraining(g, FloatSpan.of(x, X_OFFSET), FloatSpan.of(y, Y_OFFSET), parameters, saved, running);
-        assertOnlyRangeWritten("y", y, Y_OFFSET, g.size());
+        assertOnlyRangeWritten("y", y, Y_OFFSET, size);
     }
 
     void forwardInference() {
         bn.forwardInference(g, FloatSpan.of(x, X_OFFSET), FloatSpan.of(y, Y_OFFSET), parameters, running);
-        assertOnlyRangeWritten("y", y, Y_OFFSET, g.size());
+        assertOnlyRangeWritten("y", y, Y_OFFSET, size);
     }
 
     /** Backward after {@link #forwardTraining}: returns dx, placed at {@link #DX_OFFSET}. */
     float[] backward(float[] dy, ParameterGradients gradients, boolean frozen) {
         float[] dyPlaced = placed(dy, DY_OFFSET);
-        float[] dx = nanArray(g.size() + DX_OFFSET + 2);
+        float[] dx = nanArray(size + DX_OFFSET + 2);
         FloatSpan ySpan = FloatSpan.of(y, Y_OFFSET);
         if (frozen) {
             bn.backwardFrozen(g, FloatSpan.of(x, X_OFFSET), ySpan, FloatSpan.of(dyPlaced, DY_OFFSET),
@@ -76,7 +79,7 @@ final class Run {
             bn.backward(g, FloatSpan.of(x, X_OFFSET), ySpan, FloatSpan.of(dyPlaced, DY_OFFSET),
                     FloatSpan.of(dx, DX_OFFSET), parameters, saved, gradients);
         }
-        assertOnlyRangeWritten("dx", dx, DX_OFFSET, g.size());
+        assertOnlyRangeWritten("dx", dx, DX_OFFSET, size);
         return dx;
     }
 
@@ -85,7 +88,7 @@ final class Run {
         if (!parameters.relu()) {
             return null;
         }
-        boolean[] mask = new boolean[g.size()];
+        boolean[] mask = new boolean[size];
         for (int k = 0; k < mask.length; k++) {
             mask[k] = y[Y_OFFSET + k] > 0;
         }

@@ -95,14 +95,14 @@ class RunningStatisticsTest {
     @MethodSource("variants")
     void untrackedTrainingLeavesNoTrace(Variant variant) {
         Geometry g = Geometry.matrix(8, 2);
-        float[] y = new float[g.size()];
+        float[] y = new float[Math.toIntExact(g.size())];
         BatchNorm bn = Variants.batchNorm(variant);
         bn.forwardTraining(g, Data.gaussian(5, 16, 0, 1), y, Parameters.none(), BatchStatistics.allocate(2), null);
         assertTrue(Math.abs(y[0]) > 0, "y was written");
     }
 
     private static void train(Variant variant, Geometry g, float[] x, RunningStatistics running) {
-        Variants.batchNorm(variant).forwardTraining(g, x, new float[g.size()], Parameters.none(),
+        Variants.batchNorm(variant).forwardTraining(g, x, new float[Math.toIntExact(g.size())], Parameters.none(),
                 BatchStatistics.allocate(g.channels()), running);
     }
 }

@@ -60,7 +60,7 @@ class SeedCasesTest {
         Geometry g = Geometry.matrix(10, 5);
         float[] gamma = {5, 1, 1, 1, 1};
         float[] beta = {10, 0, 0, 0, 0};
-        float[] y = new float[g.size()];
+        float[] y = new float[Math.toIntExact(g.size())];
         Variants.batchNorm(variant).forwardTraining(g, flatten(TRAINING_X), y,
                 Parameters.affine(gamma, beta).withEpsilon(1e-4f), BatchStatistics.allocate(5),
                 RunningStatistics.initial(5, RunningUpdate.keras(0.5)));
@@ -84,7 +84,7 @@ class SeedCasesTest {
     @MethodSource("variants")
     void testPhaseWithUnitRunningStatisticsIsIdentity(Variant variant) {
         Geometry g = Geometry.matrix(10, 5);
-        float[] y = new float[g.size()];
+        float[] y = new float[Math.toIntExact(g.size())];
         float[] ones = {1, 1, 1, 1, 1};
         Variants.batchNorm(variant).forwardInference(g, flatten(TRAINING_X), y,
                 Parameters.affine(ones, new float[5]).withEpsilon(1e-4f),
@@ -99,7 +99,7 @@ class SeedCasesTest {
         Geometry g = Geometry.matrix(10, 5);
         RunningStatistics running = RunningStatistics.initial(5, RunningUpdate.keras(0.2));
         float[] ones = {1, 1, 1, 1, 1};
-        Variants.batchNorm(variant).forwardTraining(g, flatten(MOVING_X), new float[g.size()],
+        Variants.batchNorm(variant).forwardTraining(g, flatten(MOVING_X), new float[Math.toIntExact(g.size())],
                 Parameters.affine(ones, new float[5]).withEpsilon(1e-4f), BatchStatistics.allocate(5), running);
         assertArrayEquals(MOVING_MEAN, running.mean(), 0.006f);
         assertArrayEquals(MOVING_VARIANCE, running.variance(), 0.02f);
@@ -111,7 +111,7 @@ class SeedCasesTest {
     void normalizedColumnsHaveZeroMeanUnitVariance(Variant variant) {
         Geometry g = Geometry.matrix(100, 2);
         float[] x = Data.gaussian(1, g.size(), 5.0, 2.0);
-        float[] y = new float[g.size()];
+        float[] y = new float[Math.toIntExact(g.size())];
         Variants.batchNorm(variant).forwardTraining(g, x, y,
                 Parameters.affine(new float[] {1, 1}, new float[2]).withEpsilon(1e-8f),
                 BatchStatistics.allocate(2), null);

@@ -14,7 +14,7 @@ final class Tolerance {
 
     private Tolerance() {}
 
-    static double forReduction(int m) {
+    static double forReduction(long m) {
         return 4 * FLOAT_EPSILON * (16 + Math.sqrt(m));
     }
 

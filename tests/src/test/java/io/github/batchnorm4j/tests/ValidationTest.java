@@ -80,7 +80,7 @@ class ValidationTest {
                 "y must hold at least 24 floats from offset 1",
                 s -> s.bn.forwardTraining(s.g, FloatSpan.of(s.x), FloatSpan.of(s.y, 1), s.parameters, s.saved, s.running)));
         calls.add(new BadCall("training: y overlaps x", IllegalArgumentException.class,
-                "y must either be x itself (same array and offset) or not overlap it",
+                "y must either be x itself (same memory and offset) or not overlap it",
                 s -> s.bn.forwardTraining(s.g, FloatSpan.of(s.shared, 0), FloatSpan.of(s.shared, 2), s.parameters, s.saved, s.running)));
         calls.add(new BadCall("training: gamma length", IllegalArgumentException.class, "gamma must have length 3 (the channels), got 2",
                 s -> s.bn.forwardTraining(s.g, s.x, s.y, Parameters.affine(new float[2], s.beta), s.saved, s.running)));
@@ -112,7 +112,7 @@ class ValidationTest {
         calls.add(new BadCall("backward: dx too short", IllegalArgumentException.class, "dx must hold at least 24 floats",
                 s -> s.bn.backward(s.g, s.x, s.y, s.dy, new float[3], s.parameters, s.saved, s.gradients)));
         calls.add(new BadCall("backward: dx overlaps dy", IllegalArgumentException.class,
-                "dx must either be dy itself (same array and offset) or not overlap it",
+                "dx must either be dy itself (same memory and offset) or not overlap it",
                 s -> s.bn.backward(s.g, FloatSpan.of(s.x), null, FloatSpan.of(s.shared, 2), FloatSpan.of(s.shared, 0),
                         s.parameters, s.saved, s.gradients)));
         calls.add(new BadCall("backward: relu without y", NullPointerException.class,
@@ -212,19 +212,24 @@ class ValidationTest {
         expect(IllegalArgumentException.class, "channels must be at least 1, got 0", () -> new Geometry(2, 0, 3));
         expect(IllegalArgumentException.class, "outer must be at least 1, got -1", () -> new Geometry(-1, 2, 3));
         expect(IllegalArgumentException.class, "shape[2] must be at least 1, got 0", () -> Geometry.nchw(2, 3, 0, 4));
-        expect(IllegalArgumentException.class, "holds more than 2147483647 elements",
-                () -> Geometry.nchw(65536, 64, 32, 32));
-        expect(IllegalArgumentException.class, "outer * channels * inner must be at most 2147483647",
-                () -> new Geometry(65536, 65536, 1));
-        // products past 2^63 that a long would wrap to 0: 2^30 cubed, 2^21 * 2^21 * 2^22
-        expect(IllegalArgumentException.class, "outer * channels * inner must be at most 2147483647 (a Java array's length), got 1073741824 * 1073741824 * 1073741824",
+        // past 2^31 floats is a segment's tensor; an array is too short for it, and says so
+        assertEquals(1L << 32, Geometry.nchw(65536, 64, 32, 32).size());
+        assertEquals(1L << 32, new Geometry(65536, 65536, 1).size());
+        expect(IllegalArgumentException.class, "x must hold at least 4294967296 floats from offset 0 for "
+                + "Geometry[outer=65536, channels=65536, inner=1], but its array has length 10",
+                () -> BatchNorm.builder().build().forwardInference(new Geometry(65536, 65536, 1), new float[10],
+                        new float[10], Parameters.none(), RunningStatistics.initial(65536, RunningUpdate.pytorch(0.1))));
+        // one sample past an int, and products past 2^63 that a long would wrap: 2^30 cubed
+        expect(IllegalArgumentException.class, "channels * inner (one sample) must be at most 2147483647 floats, got 1073741824 * 1073741824",
                 () -> new Geometry(1 << 30, 1 << 30, 1 << 30));
-        expect(IllegalArgumentException.class, "outer * channels * inner must be at most 2147483647 (a Java array's length), got 2097152 * 2097152 * 4194304",
+        expect(IllegalArgumentException.class, "channels * inner (one sample) must be at most 2147483647 floats, got 2097152 * 4194304",
                 () -> new Geometry(1 << 21, 1 << 21, 1 << 22));
-        expect(IllegalArgumentException.class, "shape [1073741824, 1073741824, 1073741824] holds more than 2147483647 elements",
+        expect(IllegalArgumentException.class, "outer * channels * inner must be at most 2305843009213693951 (the floats a memory segment can address), got 2147483647 * 32768 * 65535",
+                () -> new Geometry(Integer.MAX_VALUE, 1 << 15, 65535));
+        expect(IllegalArgumentException.class, "channels * inner (one sample) must be at most 2147483647 floats",
                 () -> Geometry.ofShape(new int[] {1 << 30, 1 << 30, 1 << 30}, 1));
-        expect(IllegalArgumentException.class, "shape [2097152, 2097152, 4194304] holds more than 2147483647 elements",
-                () -> Geometry.ofShape(new int[] {1 << 21, 1 << 21, 1 << 22}, 1));
+        expect(IllegalArgumentException.class, "shape [65536, 65536, 2]: the product of the dimensions before the channel axis must be at most 2147483647",
+                () -> Geometry.ofShape(new int[] {65536, 65536, 2}, 2));
         expect(IllegalArgumentException.class, "axis must be in [-3, 3) for shape [2, 3, 4], got 3",
                 () -> Geometry.ofShape(new int[] {2, 3, 4}, 3));
         expect(NullPointerException.class, "shape must not be null", () -> Geometry.ofShape(null, 1));

@@ -2,6 +2,7 @@ package io.github.batchnorm4j.internal.check;
 
 import io.github.batchnorm4j.FloatSpan;
 import io.github.batchnorm4j.Geometry;
+import java.lang.foreign.MemorySegment;
 
 /**
  * Argument checks shared by every operation. Each names the argument and the value it expected,
@@ -17,16 +18,54 @@ public final class Checks {
         return value;
     }
 
-    /** A tensor argument holds the geometry's floats from its offset on. */
+    /**
+     * A tensor argument holds the geometry's floats from its offset on, and a segment's memory
+     * can be used by this call: open, and not confined to another thread.
+     */
     public static FloatSpan requireTensor(String name, FloatSpan span, Geometry geometry) {
         requireNonNull(name, span);
         if (span.available() < geometry.size()) {
             throw new IllegalArgumentException(name + " must hold at least " + geometry.size()
-                    + " floats from offset " + span.offset() + " for " + geometry + ", but its array has length "
-                    + span.array().length);
+                    + " floats from offset " + span.offset() + " for " + geometry + ", but "
+                    + (span.isSegment() ? "its segment holds " + span.segment().byteSize() + " bytes"
+                            : "its array has length " + span.array().length));
+        }
+        MemorySegment segment = span.segment();
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException(name + " must be in an open segment, but its arena is closed: " + segment);
+        }
+        if (!segment.isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalStateException(name + " must be accessible by the calling thread, but its segment"
+                    + " is confined to another thread: " + segment);
         }
         return span;
     }
+
+    /** A tensor the call writes: a {@link #requireTensor} that is not read-only. */
+    public static FloatSpan requireOutput(String name, FloatSpan span, Geometry geometry) {
+        requireTensor(name, span, geometry);
+        if (span.segment().isReadOnly()) {
+            throw new IllegalArgumentException(name + " is written, so its segment must not be read-only: "
+                    + span.segment());
+        }
+        return span;
+    }
+
+    /**
+     * Whether every span's memory may be touched by the library's pool threads: false when one is
+     * confined to the calling thread, and the call must then not fork. Null spans are skipped.
+     */
+    public static boolean shareable(FloatSpan... spans) {
+        for (FloatSpan span : spans) {
+            if (span != null && !span.segment().isAccessibleBy(NOT_AN_OWNER)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A thread that owns no segment: a segment it may access is not confined. Never started. */
+    private static final Thread NOT_AN_OWNER = Thread.ofPlatform().unstarted(() -> {});
 
     /** A per-channel array has exactly one entry per channel. */
     public static float[] requireChannels(String name, float[] array, int channels) {
@@ -49,16 +88,34 @@ public final class Checks {
      */
     public static void requireInPlaceOrDisjoint(
             String outName, FloatSpan out, String inName, FloatSpan in, Geometry geometry) {
-        if (out.array() != in.array() || out.offset() == in.offset()) {
-            return;
-        }
-        int size = geometry.size();
-        boolean disjoint = out.offset() + size <= in.offset() || in.offset() + size <= out.offset();
-        if (!disjoint) {
+        if (sameMemory(out, in) && start(out) != start(in) && overlap(out, in, geometry)) {
             throw new IllegalArgumentException(outName + " must either be " + inName
-                    + " itself (same array and offset) or not overlap it; got offsets "
-                    + out.offset() + " and " + in.offset() + " in one array for " + size + " floats");
+                    + " itself (same memory and offset) or not overlap it; got " + out + " and " + in
+                    + ", which overlap over " + geometry.size() + " floats");
         }
+    }
+
+    /** An output that must not share a byte with an input (a transpose cannot run in place). */
+    public static void requireDisjoint(String outName, FloatSpan out, String inName, FloatSpan in, Geometry geometry) {
+        if (sameMemory(out, in) && overlap(out, in, geometry)) {
+            throw new IllegalArgumentException(outName + " must not overlap " + inName + "; got " + out
+                    + " and " + in + ", which overlap over " + geometry.size() + " floats");
+        }
+    }
+
+    private static boolean overlap(FloatSpan a, FloatSpan b, Geometry geometry) {
+        long bytes = geometry.size() * Float.BYTES;
+        return start(a) < start(b) + bytes && start(b) < start(a) + bytes;
+    }
+
+    /** One heap object, or both native (one address space). */
+    private static boolean sameMemory(FloatSpan a, FloatSpan b) {
+        return a.segment().heapBase().orElse(null) == b.segment().heapBase().orElse(null);
+    }
+
+    /** The span's first byte: an address, or an offset in its heap object. */
+    private static long start(FloatSpan span) {
+        return span.segment().address() + span.offset() * Float.BYTES;
     }
 
     /** The epsilon added to the variance: finite and > 0. */
@@ -88,11 +145,11 @@ public final class Checks {
         }
 
         public static Use readsTensor(String name, FloatSpan span) {
-            return new Use(name, span == null ? null : span.array(), true, false);
+            return new Use(name, span == null || span.isSegment() ? null : span.array(), true, false);
         }
 
         public static Use writesTensor(String name, FloatSpan span) {
-            return new Use(name, span.array(), true, true);
+            return new Use(name, span.isSegment() ? null : span.array(), true, true);
         }
     }
 

@@ -2,6 +2,7 @@ package io.github.batchnorm4j.internal.kernel;
 
 import io.github.batchnorm4j.FloatSpan;
 import io.github.batchnorm4j.Geometry;
+import java.lang.foreign.MemorySegment;
 
 /**
  * One backward's arguments: x, dy and the statistics of the forward in (y too when ReLU is
@@ -18,13 +19,13 @@ public record BackwardCall(Geometry geometry, FloatSpan x, FloatSpan y, FloatSpa
         return new BackwardCall(view, x, y, dy, dx, gamma, mean, invStd, relu, batchStatistics, dgamma, dbeta);
     }
 
-    /** The array of y when ReLU needs it for the mask, else null: the loops read no mask then. */
-    public float[] mask() {
-        return relu ? y.array() : null;
+    /** The memory of y when ReLU needs it for the mask, else null: the loops read no mask then. */
+    public MemorySegment mask() {
+        return relu ? y.segment() : null;
     }
 
     /** The offset of y in {@link #mask}, 0 without one. */
-    public int maskOffset() {
+    public long maskOffset() {
         return relu ? y.offset() : 0;
     }
 }

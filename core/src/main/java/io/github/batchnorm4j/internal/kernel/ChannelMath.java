@@ -58,7 +58,7 @@ public final class ChannelMath {
      * @param sumDyDev sum of dy' * (x - mean); dgamma is this times invStd
      */
     public static void backwardCoefficients(int channel, float gamma, float invStd, double sumDy,
-            double sumDyDev, int m, boolean batchStatistics, float[] a, float[] b, float[] c,
+            double sumDyDev, long m, boolean batchStatistics, float[] a, float[] b, float[] c,
             float[] dgamma, float[] dbeta) {
         double dg = sumDyDev * invStd;
         dgamma[channel] = (float) dg;

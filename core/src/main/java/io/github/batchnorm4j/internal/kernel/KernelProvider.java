@@ -6,6 +6,7 @@ import io.github.batchnorm4j.internal.kernel.planar.FusedPlanar;
 import io.github.batchnorm4j.internal.kernel.planar.VectorizedPlanar;
 import io.github.batchnorm4j.internal.kernel.rows.FusedRows;
 import io.github.batchnorm4j.internal.kernel.rows.VectorizedRows;
+import io.github.batchnorm4j.internal.loops.LoopCopies;
 import io.github.batchnorm4j.internal.loops.Loops;
 import io.github.batchnorm4j.internal.loops.ScalarLoops;
 import io.github.batchnorm4j.internal.parallel.Tasks;
@@ -23,17 +24,43 @@ public final class KernelProvider {
     /** The vector widths {@code -Dbatchnorm4j.vectorBits} may name; any other is ignored, with a warning. */
     public static final List<String> VECTOR_BITS = List.of("64", "128", "256", "512");
     private static final Loops LOOPS = pickLoops();
+    /** A copy of the loops per class of segment the tensors of a call are in (see {@link LoopCopies}). */
+    private static final ClassValue<Loops> BY_MEMORY = new ClassValue<>() {
+        @Override
+        protected Loops computeValue(Class<?> segmentClass) {
+            try {
+                return LoopCopies.copyOf(LOOPS);
+            } catch (IllegalStateException | LinkageError e) {
+                System.getLogger("io.github.batchnorm4j").log(Level.WARNING, "batchnorm4j: " + e.getMessage()
+                        + "; tensors in " + segmentClass.getSimpleName() + " share the loops of every other memory");
+                return LOOPS;
+            }
+        }
+    };
 
     private KernelProvider() {}
 
-    /** The kernels of {@code variant}, forking through {@code tasks}. */
+    /** The kernels of {@code variant}, forking through {@code tasks}, for tensors in any memory. */
     public static Kernels kernels(Variant variant, Tasks tasks) {
+        return kernels(variant, tasks, LOOPS);
+    }
+
+    /**
+     * The kernels of {@code variant} for calls whose tensors all lie in segments of one class
+     * ({@code MemorySegment.getClass()}): on loops of their own, which the JIT compiles for that
+     * memory alone.
+     */
+    public static Kernels kernels(Variant variant, Tasks tasks, Class<?> segmentClass) {
+        return kernels(variant, tasks, BY_MEMORY.get(segmentClass));
+    }
+
+    private static Kernels kernels(Variant variant, Tasks tasks, Loops loops) {
         return switch (variant) {
             case NAIVE -> new NaiveKernels();
-            case VECTORIZED -> new ByLayout(variant, LOOPS, tasks, new VectorizedPlanar(LOOPS, tasks),
-                    new VectorizedRows(LOOPS, tasks));
-            case FUSED -> new ByLayout(variant, LOOPS, tasks, new FusedPlanar(LOOPS, tasks),
-                    new FusedRows(LOOPS, tasks));
+            case VECTORIZED -> new ByLayout(variant, loops, tasks, new VectorizedPlanar(loops, tasks),
+                    new VectorizedRows(loops, tasks));
+            case FUSED -> new ByLayout(variant, loops, tasks, new FusedPlanar(loops, tasks),
+                    new FusedRows(loops, tasks));
         };
     }
 

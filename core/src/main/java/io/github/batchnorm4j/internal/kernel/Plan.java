@@ -125,7 +125,7 @@ public record Plan(Layout layout, Geometry geometry, Reduce reduce, Write write)
     }
 
     private static Geometry view(Geometry g) {
-        return g.channels() == 1 ? new Geometry(1, 1, g.size()) : g;
+        return g.channels() == 1 && g.size() <= Integer.MAX_VALUE ? new Geometry(1, 1, (int) g.size()) : g;
     }
 
     private static Write byPlaneLength(Geometry g) {

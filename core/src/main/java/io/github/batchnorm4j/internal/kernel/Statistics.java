@@ -19,11 +19,11 @@ public final class Statistics {
     public static float[] shifts(Geometry g, FloatSpan x, int lanes) {
         float[] shift = new float[PerChannel.paddedLength(g.channels(), lanes)];
         int stride = g.channels() * g.inner();
-        int count = Math.min(SHIFT_SAMPLE, g.reductionSize());
+        int count = (int) Math.min(SHIFT_SAMPLE, g.reductionSize());
         for (int c = 0; c < g.channels(); c++) {
             double sum = 0;
             for (int k = 0; k < count; k++) {
-                sum += x.array()[x.offset() + k / g.inner() * stride + c * g.inner() + k % g.inner()];
+                sum += x.get((long) (k / g.inner()) * stride + c * g.inner() + k % g.inner());
             }
             shift[c] = (float) (sum / count);
         }
@@ -43,20 +43,20 @@ public final class Statistics {
             float[] meanOut, float[] varianceOut, float[] invStdOut, float[] scaleOut) {
         Geometry g = call.geometry();
         if (!Double.isFinite(mean) || !Double.isFinite(variance)) {
-            float[] a = call.x().array();
-            int first = call.x().offset() + c * g.inner();
+            FloatSpan x = call.x();
+            long first = (long) c * g.inner();
             int stride = g.channels() * g.inner();
             double sum = 0;
             for (int o = 0; o < g.outer(); o++) {
-                for (int i = first + o * stride, end = i + g.inner(); i < end; i++) {
-                    sum += a[i];
+                for (long i = first + (long) o * stride, end = i + g.inner(); i < end; i++) {
+                    sum += x.get(i);
                 }
             }
             mean = sum / g.reductionSize();
             double squares = 0;
             for (int o = 0; o < g.outer(); o++) {
-                for (int i = first + o * stride, end = i + g.inner(); i < end; i++) {
-                    squares += (a[i] - mean) * (a[i] - mean);
+                for (long i = first + (long) o * stride, end = i + g.inner(); i < end; i++) {
+                    squares += (x.get(i) - mean) * (x.get(i) - mean);
                 }
             }
             variance = squares / g.reductionSize();

@@ -9,7 +9,7 @@ public final class TwoPassStatistics {
     private TwoPassStatistics() {}
 
     /** Each channel's mean from the sum of its x - shift. */
-    public static double[] means(double[] sumsOfDeviations, float[] shift, int m) {
+    public static double[] means(double[] sumsOfDeviations, float[] shift, long m) {
         double[] mean = new double[sumsOfDeviations.length];
         for (int c = 0; c < mean.length; c++) {
             mean[c] = sumsOfDeviations[c] / m + shift[c];
@@ -36,7 +36,7 @@ public final class TwoPassStatistics {
      */
     public static float[] finish(TrainingCall call, double[] mean, float[] rounded, double[] squares,
             float[] scale) {
-        int m = call.geometry().reductionSize();
+        long m = call.geometry().reductionSize();
         float[] offset = new float[mean.length];
         for (int c = 0; c < mean.length; c++) {
             double excess = mean[c] - rounded[c];

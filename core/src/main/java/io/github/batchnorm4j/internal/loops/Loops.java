@@ -1,5 +1,7 @@
 package io.github.batchnorm4j.internal.loops;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * The innermost sweeps the vectorized and fused kernels are built from, in two shapes:
  * <em>runs</em>, a contiguous stretch of one channel (NCHW: vectorized along the run), and
@@ -7,7 +9,9 @@ package io.github.batchnorm4j.internal.loops;
  * channels). {@link ScalarLoops} is the plain Java twin of the Vector API implementation
  * ({@code PanamaLoops}); {@code KernelProvider} picks one at start-up. Arguments are positional
  * primitives and arrays on purpose: these are the innermost calls, and a record per call would
- * be an allocation the JIT does not always remove.
+ * be an allocation the JIT does not always remove. A tensor is a {@link MemorySegment} indexed in
+ * floats (a heap segment over the caller's array, or the caller's own segment, any mix in one
+ * call); per-channel values are float arrays.
  *
  * <p>{@code dy'} below is {@code dy} masked by {@code y > 0} when {@code y} is not null (fused
  * ReLU), and {@code dy} itself when it is.
@@ -24,19 +28,19 @@ public interface Loops {
      * Sum of {@code a[k] - shift} over the runs. Shifting by a value of the channel keeps float
      * sums small and makes a constant channel sum to exactly 0.
      */
-    float sumDeviations(float[] a, int from, int runs, int length, int stride, float shift);
+    float sumDeviations(MemorySegment a, long from, int runs, int length, int stride, float shift);
 
     /**
      * Both sums of the shifted values in one sweep: {@code sums[0] = sum (a[k] - shift)} and
      * {@code sums[1] = sum (a[k] - shift)^2}.
      */
-    void deviationSums(float[] a, int from, int runs, int length, int stride, float shift, double[] sums);
+    void deviationSums(MemorySegment a, long from, int runs, int length, int stride, float shift, double[] sums);
 
     /** Sum of {@code (a[k] - mean)^2} over the runs. */
-    float sumSquaredDeviations(float[] a, int from, int runs, int length, int stride, float mean);
+    float sumSquaredDeviations(MemorySegment a, long from, int runs, int length, int stride, float mean);
 
     /** {@code y = (x - mean) * scale + beta}, then {@code max(y, 0)} when relu. */
-    void normalize(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+    void normalize(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int runs, int length, int stride,
             float mean, float scale, float beta, boolean relu);
 
     /**
@@ -45,54 +49,54 @@ public interface Loops {
      * the same runs), with exactly the bits {@code deviationSums} gives: one loop reads a block
      * for the statistics while it writes another, so the two streams overlap in memory.
      */
-    void normalizeWithDeviationSums(float[] x, int xFrom, float[] y, int yFrom, int runs, int length,
-            int stride, float mean, float scale, float beta, boolean relu, int nextFrom, float shift,
+    void normalizeWithDeviationSums(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int runs, int length,
+            int stride, float mean, float scale, float beta, boolean relu, long nextFrom, float shift,
             double[] sums);
 
     /** {@code y = x * scale + shift}, then {@code max(y, 0)} when relu. */
-    void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+    void scaleShift(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int runs, int length, int stride,
             float scale, float shift, boolean relu);
 
     /** Sum of {@code dy'} over the runs. */
-    float sumGradient(float[] dy, int dyFrom, float[] y, int yFrom, int runs, int length, int stride);
+    float sumGradient(MemorySegment dy, long dyFrom, MemorySegment y, long yFrom, int runs, int length, int stride);
 
     /** Sum of {@code dy' * (x - mean)} over the runs. */
-    float sumGradientDeviation(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
+    float sumGradientDeviation(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom,
             int runs, int length, int stride, float mean);
 
     /**
      * Both backward sums in one sweep: {@code sums[0] = sum dy'} and
      * {@code sums[1] = sum dy' * (x - mean)} over the runs.
      */
-    void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int runs,
+    void gradientSums(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom, int runs,
             int length, int stride, float mean, double[] sums);
 
     /** {@code dx = (dy' - (x - mean) * b - c) * a}. */
-    void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            float[] dx, int dxFrom, int runs, int length, int stride, float mean, float a, float b, float c);
+    void gradientApply(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom,
+            MemorySegment dx, long dxFrom, int runs, int length, int stride, float mean, float a, float b, float c);
 
-    // Rows: element (r, j) of a block sits at base + r * stride + j for channels j in [0, width);
+    // Rows: element (r, j) of a block sits at base + (long) r * stride + j for channels j in [0, width);
     // per-channel arrays are read and written from index cFrom + j. They are padded to a whole
     // number of lanes() past cFrom + width, so the vector at the channel edge stays inside them;
     // a sum's padding lanes are its own (no other call writes them) and may be left with any value.
 
     /** {@code out[cFrom + j] = sum over rows of (a(r, j) - shift[cFrom + j])}. */
-    void sumDeviationsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
+    void sumDeviationsRows(MemorySegment a, long base, int rows, int stride, int width, float[] shift,
             float[] out, int cFrom);
 
     /**
      * Per channel, both sums of the shifted values in one sweep of the rows:
      * {@code sums[c] = sum (a(r, j) - shift[c])}, {@code squares[c] = sum (a(r, j) - shift[c])^2}.
      */
-    void deviationSumsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
+    void deviationSumsRows(MemorySegment a, long base, int rows, int stride, int width, float[] shift,
             float[] sums, float[] squares, int cFrom);
 
     /** {@code out[cFrom + j] = sum over rows of (a(r, j) - mean[cFrom + j])^2}. */
-    void sumSquaredDeviationsRows(float[] a, int base, int rows, int stride, int width,
+    void sumSquaredDeviationsRows(MemorySegment a, long base, int rows, int stride, int width,
             float[] mean, float[] out, int cFrom);
 
     /** {@code sumDy[c] = sum dy'(r, j)}, {@code sumDyDev[c] = sum dy'(r, j) * (x(r, j) - mean[c])}. */
-    void gradientSumsRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
+    void gradientSumsRows(MemorySegment x, long xBase, MemorySegment dy, long dyBase, MemorySegment y, long yBase,
             int rows, int stride, int width, float[] mean, float[] sumDy, float[] sumDyDev, int cFrom);
 
     // Whole rows: the rows of width floats lie back to back from each from, so element i of the
@@ -103,21 +107,21 @@ public interface Loops {
     // per row, which costs most where C is not a multiple of the lanes.
 
     /** {@code y(r, j) = (x(r, j) - mean[j]) * scale[j] + beta[j]}, ReLU when asked. */
-    void normalizeRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,
+    void normalizeRows(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int rows, int width,
             float[] mean, float[] scale, float[] beta, boolean relu);
 
     /** {@code y(r, j) = x(r, j) * scale[j] + shift[j]}, ReLU when asked. */
-    void scaleShiftRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,
+    void scaleShiftRows(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int rows, int width,
             float[] scale, float[] shift, boolean relu);
 
     /** {@code dx(r, j) = (dy'(r, j) - (x(r, j) - mean[j]) * b[j] - c[j]) * a[j]}. */
-    void gradientApplyRows(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            float[] dx, int dxFrom, int rows, int width, float[] mean, float[] a, float[] b, float[] c);
+    void gradientApplyRows(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom,
+            MemorySegment dx, long dxFrom, int rows, int width, float[] mean, float[] a, float[] b, float[] c);
 
     /**
      * Transposes a row-major {@code rows x cols} matrix into a row-major {@code cols x rows} one:
-     * {@code dst[dstFrom + c * rows + r] = src[srcFrom + r * cols + c]}. NCHW to NHWC is this per
+     * {@code dst[dstFrom + c * rows + r] = src[srcFrom + (long) r * cols + c]}. NCHW to NHWC is this per
      * image with rows = C, cols = H*W; NHWC to NCHW with rows = H*W, cols = C.
      */
-    void transpose(float[] src, int srcFrom, float[] dst, int dstFrom, int rows, int cols);
+    void transpose(MemorySegment src, long srcFrom, MemorySegment dst, long dstFrom, int rows, int cols);
 }

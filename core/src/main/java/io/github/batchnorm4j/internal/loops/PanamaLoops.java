@@ -1,5 +1,8 @@
 package io.github.batchnorm4j.internal.loops;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -43,6 +46,26 @@ public final class PanamaLoops implements Loops {
         };
     }
 
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+    // tensors: floats in a segment, at a float index
+    private static FloatVector load(MemorySegment a, long at) {
+        return FloatVector.fromMemorySegment(SPECIES, a, at * Float.BYTES, ORDER);
+    }
+
+    private static FloatVector load(MemorySegment a, long at, VectorMask<Float> m) {
+        return FloatVector.fromMemorySegment(SPECIES, a, at * Float.BYTES, ORDER, m);
+    }
+
+    private static void store(FloatVector v, MemorySegment a, long at) {
+        v.intoMemorySegment(a, at * Float.BYTES, ORDER);
+    }
+
+    private static void store(FloatVector v, MemorySegment a, long at, VectorMask<Float> m) {
+        v.intoMemorySegment(a, at * Float.BYTES, ORDER, m);
+    }
+
+    // per-channel arrays
     private static FloatVector load(float[] a, int at) {
         return FloatVector.fromArray(SPECIES, a, at);
     }
@@ -87,14 +110,16 @@ public final class PanamaLoops implements Loops {
     }
 
     @Override
-    public float sumDeviations(float[] a, int from, int runs, int length, int stride, float shift) {
+    public float sumDeviations(MemorySegment a, long from, int runs, int length, int stride, float shift) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("a", a.byteSize(), from, extent);
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
         FloatVector s2 = s0;
         FloatVector s3 = s0;
         FloatVector k0 = FloatVector.broadcast(SPECIES, shift);
         for (int r = 0; r < runs; r++) {
-            int at = from + r * stride;
+            long at = from + (long) r * stride;
             int k = 0;
             // 4 accumulators: hide the add latency
             for (; k <= length - 4 * L; k += 4 * L) {
@@ -116,7 +141,9 @@ public final class PanamaLoops implements Loops {
     }
 
     @Override
-    public void deviationSums(float[] a, int from, int runs, int length, int stride, float shift, double[] sums) {
+    public void deviationSums(MemorySegment a, long from, int runs, int length, int stride, float shift, double[] sums) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("a", a.byteSize(), from, extent);
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
         FloatVector s2 = s0;
@@ -127,7 +154,7 @@ public final class PanamaLoops implements Loops {
         FloatVector q3 = s0;
         FloatVector k0 = FloatVector.broadcast(SPECIES, shift);
         for (int r = 0; r < runs; r++) {
-            int at = from + r * stride;
+            long at = from + (long) r * stride;
             int k = 0;
             // 4 accumulators per sum: hide the add latency (2 ran at half a plain read's speed)
             for (; k <= length - 4 * L; k += 4 * L) {
@@ -161,14 +188,16 @@ public final class PanamaLoops implements Loops {
     }
 
     @Override
-    public float sumSquaredDeviations(float[] a, int from, int runs, int length, int stride, float mean) {
+    public float sumSquaredDeviations(MemorySegment a, long from, int runs, int length, int stride, float mean) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("a", a.byteSize(), from, extent);
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
         FloatVector s2 = s0;
         FloatVector s3 = s0;
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         for (int r = 0; r < runs; r++) {
-            int at = from + r * stride;
+            long at = from + (long) r * stride;
             int k = 0;
             for (; k <= length - 4 * L; k += 4 * L) {
                 FloatVector d0 = load(a, at + k).sub(mu);
@@ -194,29 +223,36 @@ public final class PanamaLoops implements Loops {
     }
 
     @Override
-    public void normalize(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+    public void normalize(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int runs, int length, int stride,
             float mean, float scale, float beta, boolean relu) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("y", y.byteSize(), yFrom, extent);
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector sc = FloatVector.broadcast(SPECIES, scale);
         FloatVector be = FloatVector.broadcast(SPECIES, beta);
         for (int r = 0; r < runs; r++) {
-            int xa = xFrom + r * stride;
-            int ya = yFrom + r * stride;
+            long xa = xFrom + (long) r * stride;
+            long ya = yFrom + (long) r * stride;
             int k = 0;
             for (; k <= length - L; k += L) {
-                activate(load(x, xa + k).sub(mu).fma(sc, be), relu).intoArray(y, ya + k);
+                store(activate(load(x, xa + k).sub(mu).fma(sc, be), relu), y, ya + k);
             }
             if (k < length) {
                 VectorMask<Float> m = SPECIES.indexInRange(k, length);
-                activate(load(x, xa + k, m).sub(mu).fma(sc, be), relu).intoArray(y, ya + k, m);
+                store(activate(load(x, xa + k, m).sub(mu).fma(sc, be), relu), y, ya + k, m);
             }
         }
     }
 
     @Override
-    public void normalizeWithDeviationSums(float[] x, int xFrom, float[] y, int yFrom, int runs, int length,
-            int stride, float mean, float scale, float beta, boolean relu, int nextFrom, float shift,
+    public void normalizeWithDeviationSums(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int runs, int length,
+            int stride, float mean, float scale, float beta, boolean relu, long nextFrom, float shift,
             double[] sums) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("y", y.byteSize(), yFrom, extent);
+        Extent.check("x", x.byteSize(), nextFrom, extent);
         // deviationSums' loop, accumulator for accumulator, with normalize's body beside it
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector sc = FloatVector.broadcast(SPECIES, scale);
@@ -231,9 +267,9 @@ public final class PanamaLoops implements Loops {
         FloatVector q2 = s0;
         FloatVector q3 = s0;
         for (int r = 0; r < runs; r++) {
-            int xa = xFrom + r * stride;
-            int ya = yFrom + r * stride;
-            int na = nextFrom + r * stride;
+            long xa = xFrom + (long) r * stride;
+            long ya = yFrom + (long) r * stride;
+            long na = nextFrom + (long) r * stride;
             int k = 0;
             for (; k <= length - 4 * L; k += 4 * L) {
                 FloatVector d0 = load(x, na + k).sub(k0);
@@ -248,23 +284,23 @@ public final class PanamaLoops implements Loops {
                 q1 = d1.fma(d1, q1);
                 q2 = d2.fma(d2, q2);
                 q3 = d3.fma(d3, q3);
-                activate(load(x, xa + k).sub(mu).fma(sc, be), relu).intoArray(y, ya + k);
-                activate(load(x, xa + k + L).sub(mu).fma(sc, be), relu).intoArray(y, ya + k + L);
-                activate(load(x, xa + k + 2 * L).sub(mu).fma(sc, be), relu).intoArray(y, ya + k + 2 * L);
-                activate(load(x, xa + k + 3 * L).sub(mu).fma(sc, be), relu).intoArray(y, ya + k + 3 * L);
+                store(activate(load(x, xa + k).sub(mu).fma(sc, be), relu), y, ya + k);
+                store(activate(load(x, xa + k + L).sub(mu).fma(sc, be), relu), y, ya + k + L);
+                store(activate(load(x, xa + k + 2 * L).sub(mu).fma(sc, be), relu), y, ya + k + 2 * L);
+                store(activate(load(x, xa + k + 3 * L).sub(mu).fma(sc, be), relu), y, ya + k + 3 * L);
             }
             for (; k <= length - L; k += L) {
                 FloatVector d = load(x, na + k).sub(k0);
                 s0 = s0.add(d);
                 q0 = d.fma(d, q0);
-                activate(load(x, xa + k).sub(mu).fma(sc, be), relu).intoArray(y, ya + k);
+                store(activate(load(x, xa + k).sub(mu).fma(sc, be), relu), y, ya + k);
             }
             if (k < length) {
                 VectorMask<Float> m = SPECIES.indexInRange(k, length);
                 FloatVector d = load(x, na + k, m).sub(k0, m);
                 s1 = s1.add(d);
                 q1 = d.fma(d, q1);
-                activate(load(x, xa + k, m).sub(mu).fma(sc, be), relu).intoArray(y, ya + k, m);
+                store(activate(load(x, xa + k, m).sub(mu).fma(sc, be), relu), y, ya + k, m);
             }
         }
         sums[0] = sumLanes(s0.add(s1).add(s2.add(s3)));
@@ -272,28 +308,36 @@ public final class PanamaLoops implements Loops {
     }
 
     @Override
-    public void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+    public void scaleShift(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int runs, int length, int stride,
             float scale, float shift, boolean relu) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("y", y.byteSize(), yFrom, extent);
         FloatVector sc = FloatVector.broadcast(SPECIES, scale);
         FloatVector sh = FloatVector.broadcast(SPECIES, shift);
         for (int r = 0; r < runs; r++) {
-            int xa = xFrom + r * stride;
-            int ya = yFrom + r * stride;
+            long xa = xFrom + (long) r * stride;
+            long ya = yFrom + (long) r * stride;
             int k = 0;
             for (; k <= length - L; k += L) {
-                activate(load(x, xa + k).fma(sc, sh), relu).intoArray(y, ya + k);
+                store(activate(load(x, xa + k).fma(sc, sh), relu), y, ya + k);
             }
             if (k < length) {
                 VectorMask<Float> m = SPECIES.indexInRange(k, length);
-                activate(load(x, xa + k, m).fma(sc, sh), relu).intoArray(y, ya + k, m);
+                store(activate(load(x, xa + k, m).fma(sc, sh), relu), y, ya + k, m);
             }
         }
     }
 
     @Override
-    public float sumGradient(float[] dy, int dyFrom, float[] y, int yFrom, int runs, int length, int stride) {
-        float[] source = y == null ? dy : y;
-        int sourceFrom = y == null ? dyFrom : yFrom;
+    public float sumGradient(MemorySegment dy, long dyFrom, MemorySegment y, long yFrom, int runs, int length, int stride) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("dy", dy.byteSize(), dyFrom, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yFrom, extent);
+        }
+        MemorySegment source = y == null ? dy : y;
+        long sourceFrom = y == null ? dyFrom : yFrom;
         VectorMask<Float> keepAll = SPECIES.maskAll(y == null);
         // dy' = dy where the source is > 0 or keepAll is set (written out at each use: a helper
         // taking vectors can fail to inline, and then every vector is boxed)
@@ -301,8 +345,8 @@ public final class PanamaLoops implements Loops {
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
         for (int r = 0; r < runs; r++) {
-            int ga = dyFrom + r * stride;
-            int sa = sourceFrom + r * stride;
+            long ga = dyFrom + (long) r * stride;
+            long sa = sourceFrom + (long) r * stride;
             int k = 0;
             // 2 accumulators: hide the add latency
             for (; k <= length - 2 * L; k += 2 * L) {
@@ -321,10 +365,16 @@ public final class PanamaLoops implements Loops {
     }
 
     @Override
-    public float sumGradientDeviation(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
+    public float sumGradientDeviation(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom,
             int runs, int length, int stride, float mean) {
-        float[] source = y == null ? dy : y;
-        int sourceFrom = y == null ? dyFrom : yFrom;
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("dy", dy.byteSize(), dyFrom, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yFrom, extent);
+        }
+        MemorySegment source = y == null ? dy : y;
+        long sourceFrom = y == null ? dyFrom : yFrom;
         VectorMask<Float> keepAll = SPECIES.maskAll(y == null);
         // dy' = dy where the source is > 0 or keepAll is set (written out at each use: a helper
         // taking vectors can fail to inline, and then every vector is boxed)
@@ -333,9 +383,9 @@ public final class PanamaLoops implements Loops {
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0;
         for (int r = 0; r < runs; r++) {
-            int xa = xFrom + r * stride;
-            int ga = dyFrom + r * stride;
-            int sa = sourceFrom + r * stride;
+            long xa = xFrom + (long) r * stride;
+            long ga = dyFrom + (long) r * stride;
+            long sa = sourceFrom + (long) r * stride;
             int k = 0;
             for (; k <= length - 2 * L; k += 2 * L) {
                 s0 = zero.blend(load(dy, ga + k), load(source, sa + k).compare(VectorOperators.GT, 0f).or(keepAll)).fma(load(x, xa + k).sub(mu), s0);
@@ -355,12 +405,24 @@ public final class PanamaLoops implements Loops {
     }
 
     @Override
-    public void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int runs,
+    public void gradientSums(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom, int runs,
             int length, int stride, float mean, double[] sums) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("dy", dy.byteSize(), dyFrom, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yFrom, extent);
+        }
         if (y == null) {
             gradientSums(x, xFrom, dy, dyFrom, runs, length, stride, mean, sums);
-            return;
+        } else {
+            gradientSumsMasked(x, xFrom, dy, dyFrom, y, yFrom, runs, length, stride, mean, sums);
         }
+    }
+
+    /** {@link #gradientSums} with the ReLU mask, apart: both bodies in one method boxed its vectors. */
+    private static void gradientSumsMasked(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom, int runs,
+            int length, int stride, float mean, double[] sums) {
         // dy' = dy where y > 0 (written out at each use: a helper taking vectors can fail to
         // inline, and then every vector is boxed)
         FloatVector zero = FloatVector.zero(SPECIES);
@@ -374,9 +436,9 @@ public final class PanamaLoops implements Loops {
         FloatVector t2 = zero;
         FloatVector t3 = zero;
         for (int r = 0; r < runs; r++) {
-            int xa = xFrom + r * stride;
-            int ga = dyFrom + r * stride;
-            int sa = yFrom + r * stride;
+            long xa = xFrom + (long) r * stride;
+            long ga = dyFrom + (long) r * stride;
+            long sa = yFrom + (long) r * stride;
             int k = 0;
             // 4 accumulators per sum, as in deviationSums
             for (; k <= length - 4 * L; k += 4 * L) {
@@ -410,12 +472,25 @@ public final class PanamaLoops implements Loops {
     }
 
     @Override
-    public void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            float[] dx, int dxFrom, int runs, int length, int stride, float mean, float a, float b, float c) {
+    public void gradientApply(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom,
+            MemorySegment dx, long dxFrom, int runs, int length, int stride, float mean, float a, float b, float c) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("dy", dy.byteSize(), dyFrom, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yFrom, extent);
+        }
+        Extent.check("dx", dx.byteSize(), dxFrom, extent);
         if (y == null) {
             gradientApply(x, xFrom, dy, dyFrom, dx, dxFrom, runs, length, stride, mean, a, b, c);
-            return;
+        } else {
+            gradientApplyMasked(x, xFrom, dy, dyFrom, y, yFrom, dx, dxFrom, runs, length, stride, mean, a, b, c);
         }
+    }
+
+    /** {@link #gradientApply} with the ReLU mask, apart: both bodies in one method boxed its vectors. */
+    private static void gradientApplyMasked(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom,
+            MemorySegment dx, long dxFrom, int runs, int length, int stride, float mean, float a, float b, float c) {
         // dy' = dy where y > 0 (written out at each use: a helper taking vectors can fail to
         // inline, and then every vector is boxed)
         FloatVector zero = FloatVector.zero(SPECIES);
@@ -424,21 +499,21 @@ public final class PanamaLoops implements Loops {
         FloatVector bv = FloatVector.broadcast(SPECIES, b);
         FloatVector cv = FloatVector.broadcast(SPECIES, c);
         for (int r = 0; r < runs; r++) {
-            int xa = xFrom + r * stride;
-            int ga = dyFrom + r * stride;
-            int sa = yFrom + r * stride;
-            int da = dxFrom + r * stride;
+            long xa = xFrom + (long) r * stride;
+            long ga = dyFrom + (long) r * stride;
+            long sa = yFrom + (long) r * stride;
+            long da = dxFrom + (long) r * stride;
             int k = 0;
             for (; k <= length - L; k += L) {
                 FloatVector d = zero.blend(load(dy, ga + k), load(y, sa + k).compare(VectorOperators.GT, 0f));
                 FloatVector t = load(x, xa + k).sub(mu).fma(bv, cv);
-                d.sub(t).mul(av).intoArray(dx, da + k);
+                store(d.sub(t).mul(av), dx, da + k);
             }
             if (k < length) {
                 VectorMask<Float> m = SPECIES.indexInRange(k, length);
                 FloatVector d = zero.blend(load(dy, ga + k, m), load(y, sa + k, m).compare(VectorOperators.GT, 0f));
                 FloatVector t = load(x, xa + k, m).sub(mu).fma(bv, cv);
-                d.sub(t).mul(av).intoArray(dx, da + k, m);
+                store(d.sub(t).mul(av), dx, da + k, m);
             }
         }
     }
@@ -447,7 +522,7 @@ public final class PanamaLoops implements Loops {
     // shapes repeat theirs; a shared body would keep the compare and blend that cost this one
     // two to four extra operations a vector.
 
-    private void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, int runs, int length, int stride,
+    private void gradientSums(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, int runs, int length, int stride,
             float mean, double[] sums) {
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector s0 = FloatVector.zero(SPECIES);
@@ -459,8 +534,8 @@ public final class PanamaLoops implements Loops {
         FloatVector t2 = s0;
         FloatVector t3 = s0;
         for (int r = 0; r < runs; r++) {
-            int xa = xFrom + r * stride;
-            int ga = dyFrom + r * stride;
+            long xa = xFrom + (long) r * stride;
+            long ga = dyFrom + (long) r * stride;
             int k = 0;
             for (; k <= length - 4 * L; k += 4 * L) {
                 FloatVector d0 = load(dy, ga + k);
@@ -492,25 +567,25 @@ public final class PanamaLoops implements Loops {
         sums[1] = sumLanes(t0.add(t1).add(t2.add(t3)));
     }
 
-    private void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] dx, int dxFrom, int runs,
+    private void gradientApply(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment dx, long dxFrom, int runs,
             int length, int stride, float mean, float a, float b, float c) {
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector av = FloatVector.broadcast(SPECIES, a);
         FloatVector bv = FloatVector.broadcast(SPECIES, b);
         FloatVector cv = FloatVector.broadcast(SPECIES, c);
         for (int r = 0; r < runs; r++) {
-            int xa = xFrom + r * stride;
-            int ga = dyFrom + r * stride;
-            int da = dxFrom + r * stride;
+            long xa = xFrom + (long) r * stride;
+            long ga = dyFrom + (long) r * stride;
+            long da = dxFrom + (long) r * stride;
             int k = 0;
             for (; k <= length - L; k += L) {
                 FloatVector t = load(x, xa + k).sub(mu).fma(bv, cv);
-                load(dy, ga + k).sub(t).mul(av).intoArray(dx, da + k);
+                store(load(dy, ga + k).sub(t).mul(av), dx, da + k);
             }
             if (k < length) {
                 VectorMask<Float> m = SPECIES.indexInRange(k, length);
                 FloatVector t = load(x, xa + k, m).sub(mu).fma(bv, cv);
-                load(dy, ga + k, m).sub(t).mul(av).intoArray(dx, da + k, m);
+                store(load(dy, ga + k, m).sub(t).mul(av), dx, da + k, m);
             }
         }
     }
@@ -527,21 +602,23 @@ public final class PanamaLoops implements Loops {
     // registers: called inside their row loops its masked body was boxed (JFR allocation samples).
 
     @Override
-    public void sumDeviationsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
+    public void sumDeviationsRows(MemorySegment a, long base, int rows, int stride, int width, float[] shift,
             float[] out, int cFrom) {
+        long extent = Extent.runs(rows, width, stride);
+        Extent.check("a", a.byteSize(), base, extent);
         java.util.Arrays.fill(out, cFrom, cFrom + width, 0f);
         int full = width - width % L;
         int r = 0;
         // as deviationSumsRows: four rows a step added pairwise, then a row at a time; the edge
         // vector down all rows a row at a time, in a small method of its own (larger ones box)
         for (; r <= rows - ROWS; r += ROWS) {
-            int row = base + r * stride;
+            long row = base + (long) r * stride;
             for (int j = 0; j < full; j += L) {
                 addDeviationsOfRows(a, row + j, stride, shift, out, cFrom + j);
             }
         }
         for (; r < rows; r++) {
-            int row = base + r * stride;
+            long row = base + (long) r * stride;
             for (int j = 0; j < full; j += L) {
                 addDeviations(a, row + j, shift, out, cFrom + j);
             }
@@ -551,7 +628,7 @@ public final class PanamaLoops implements Loops {
         }
     }
 
-    private static void addDeviationsOfRows(float[] a, int at, int stride, float[] shift, float[] out, int c) {
+    private static void addDeviationsOfRows(MemorySegment a, long at, int stride, float[] shift, float[] out, int c) {
         FloatVector k = load(shift, c);
         FloatVector d0 = load(a, at).sub(k);
         FloatVector d1 = load(a, at + stride).sub(k);
@@ -561,24 +638,26 @@ public final class PanamaLoops implements Loops {
     }
 
     /** {@code out[c..] += a[at..] - shift[c..]}: the per-channel sums stay in L1 across rows. */
-    private static void addDeviations(float[] a, int at, float[] shift, float[] out, int c) {
+    private static void addDeviations(MemorySegment a, long at, float[] shift, float[] out, int c) {
         load(out, c).add(load(a, at).sub(load(shift, c))).intoArray(out, c);
     }
 
-    private static void deviationsEdge(float[] a, int at, int rows, int stride, int lanes, float[] shift,
+    private static void deviationsEdge(MemorySegment a, long at, int rows, int stride, int lanes, float[] shift,
             float[] out, int c) {
         VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
         FloatVector k = load(shift, c, m);
         FloatVector s = load(out, c);
         for (int r = 0; r < rows; r++) {
-            s = s.add(load(a, at + r * stride, m).sub(k));
+            s = s.add(load(a, at + (long) r * stride, m).sub(k));
         }
         s.intoArray(out, c);
     }
 
     @Override
-    public void deviationSumsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
+    public void deviationSumsRows(MemorySegment a, long base, int rows, int stride, int width, float[] shift,
             float[] sums, float[] squares, int cFrom) {
+        long extent = Extent.runs(rows, width, stride);
+        Extent.check("a", a.byteSize(), base, extent);
         java.util.Arrays.fill(sums, cFrom, cFrom + width, 0f);
         java.util.Arrays.fill(squares, cFrom, cFrom + width, 0f);
         int full = width - width % L;
@@ -587,13 +666,13 @@ public final class PanamaLoops implements Loops {
         // in a method of its own (called from inside these loops it was boxed: 33 KB allocated
         // per (7,17,13,13) forward)
         for (; r <= rows - ROWS; r += ROWS) {
-            int row = base + r * stride;
+            long row = base + (long) r * stride;
             for (int j = 0; j < full; j += L) {
                 addDeviationSumsOfRows(a, row + j, stride, shift, sums, squares, cFrom + j);
             }
         }
         for (; r < rows; r++) {
-            int row = base + r * stride;
+            long row = base + (long) r * stride;
             for (int j = 0; j < full; j += L) {
                 addDeviationSums(a, row + j, shift, sums, squares, cFrom + j);
             }
@@ -604,14 +683,14 @@ public final class PanamaLoops implements Loops {
     }
 
     /** Both shifted sums of the last {@code lanes} channels of every row, a row at a time. */
-    private static void deviationSumsEdge(float[] a, int at, int rows, int stride, int lanes, float[] shift,
+    private static void deviationSumsEdge(MemorySegment a, long at, int rows, int stride, int lanes, float[] shift,
             float[] sums, float[] squares, int c) {
         VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
         FloatVector k = load(shift, c, m);
         FloatVector s = load(sums, c);
         FloatVector q = load(squares, c);
         for (int r = 0; r < rows; r++) {
-            FloatVector d = load(a, at + r * stride, m).sub(k);
+            FloatVector d = load(a, at + (long) r * stride, m).sub(k);
             s = s.add(d);
             q = d.fma(d, q);
         }
@@ -620,7 +699,7 @@ public final class PanamaLoops implements Loops {
     }
 
     /** Four rows' shifted values and squares of one vector of channels, added to the sums once. */
-    private static void addDeviationSumsOfRows(float[] a, int at, int stride, float[] shift, float[] sums,
+    private static void addDeviationSumsOfRows(MemorySegment a, long at, int stride, float[] shift, float[] sums,
             float[] squares, int c) {
         FloatVector k = load(shift, c);
         FloatVector d0 = load(a, at).sub(k);
@@ -633,26 +712,28 @@ public final class PanamaLoops implements Loops {
         load(squares, c).add(q01.add(q23)).intoArray(squares, c);
     }
 
-    private static void addDeviationSums(float[] a, int at, float[] shift, float[] sums, float[] squares, int c) {
+    private static void addDeviationSums(MemorySegment a, long at, float[] shift, float[] sums, float[] squares, int c) {
         FloatVector d = load(a, at).sub(load(shift, c));
         load(sums, c).add(d).intoArray(sums, c);
         d.fma(d, load(squares, c)).intoArray(squares, c);
     }
 
     @Override
-    public void sumSquaredDeviationsRows(float[] a, int base, int rows, int stride, int width,
+    public void sumSquaredDeviationsRows(MemorySegment a, long base, int rows, int stride, int width,
             float[] mean, float[] out, int cFrom) {
+        long extent = Extent.runs(rows, width, stride);
+        Extent.check("a", a.byteSize(), base, extent);
         java.util.Arrays.fill(out, cFrom, cFrom + width, 0f);
         int full = width - width % L;
         int r = 0;
         for (; r <= rows - ROWS; r += ROWS) {
-            int row = base + r * stride;
+            long row = base + (long) r * stride;
             for (int j = 0; j < full; j += L) {
                 addSquaredDeviationsOfRows(a, row + j, stride, mean, out, cFrom + j);
             }
         }
         for (; r < rows; r++) {
-            int row = base + r * stride;
+            long row = base + (long) r * stride;
             for (int j = 0; j < full; j += L) {
                 addSquaredDeviations(a, row + j, mean, out, cFrom + j);
             }
@@ -662,7 +743,7 @@ public final class PanamaLoops implements Loops {
         }
     }
 
-    private static void addSquaredDeviationsOfRows(float[] a, int at, int stride, float[] mean, float[] out,
+    private static void addSquaredDeviationsOfRows(MemorySegment a, long at, int stride, float[] mean, float[] out,
             int c) {
         FloatVector k = load(mean, c);
         FloatVector d0 = load(a, at).sub(k);
@@ -672,18 +753,18 @@ public final class PanamaLoops implements Loops {
         load(out, c).add(d1.fma(d1, d0.mul(d0)).add(d3.fma(d3, d2.mul(d2)))).intoArray(out, c);
     }
 
-    private static void addSquaredDeviations(float[] a, int at, float[] mean, float[] out, int c) {
+    private static void addSquaredDeviations(MemorySegment a, long at, float[] mean, float[] out, int c) {
         FloatVector d = load(a, at).sub(load(mean, c));
         d.fma(d, load(out, c)).intoArray(out, c);
     }
 
-    private static void squaredDeviationsEdge(float[] a, int at, int rows, int stride, int lanes, float[] mean,
+    private static void squaredDeviationsEdge(MemorySegment a, long at, int rows, int stride, int lanes, float[] mean,
             float[] out, int c) {
         VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
         FloatVector k = load(mean, c, m);
         FloatVector q = load(out, c);
         for (int r = 0; r < rows; r++) {
-            FloatVector d = load(a, at + r * stride, m).sub(k);
+            FloatVector d = load(a, at + (long) r * stride, m).sub(k);
             q = d.fma(d, q);
         }
         q.intoArray(out, c);
@@ -695,41 +776,47 @@ public final class PanamaLoops implements Loops {
     // lambda would not inline into all of them.
 
     @Override
-    public void normalizeRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,
+    public void normalizeRows(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int rows, int width,
             float[] mean, float[] scale, float[] beta, boolean relu) {
+        long extent = (long) rows * width;
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("y", y.byteSize(), yFrom, extent);
         int n = rows * width;
         int step = L % width;
         int j = 0;
         int k = 0;
         for (; k <= n - L; k += L) {
             FloatVector v = load(x, xFrom + k).sub(load(mean, j)).fma(load(scale, j), load(beta, j));
-            activate(v, relu).intoArray(y, yFrom + k);
+            store(activate(v, relu), y, yFrom + k);
             j += step;
             j = j >= width ? j - width : j;
         }
         if (k < n) {
             VectorMask<Float> m = SPECIES.indexInRange(k, n);
             FloatVector v = load(x, xFrom + k, m).sub(load(mean, j, m)).fma(load(scale, j, m), load(beta, j, m));
-            activate(v, relu).intoArray(y, yFrom + k, m);
+            store(activate(v, relu), y, yFrom + k, m);
         }
     }
 
     @Override
-    public void scaleShiftRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,
+    public void scaleShiftRows(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int rows, int width,
             float[] scale, float[] shift, boolean relu) {
+        long extent = (long) rows * width;
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("y", y.byteSize(), yFrom, extent);
         int n = rows * width;
         int step = L % width;
         int j = 0;
         int k = 0;
         for (; k <= n - L; k += L) {
-            activate(load(x, xFrom + k).fma(load(scale, j), load(shift, j)), relu).intoArray(y, yFrom + k);
+            store(activate(load(x, xFrom + k).fma(load(scale, j), load(shift, j)), relu), y, yFrom + k);
             j += step;
             j = j >= width ? j - width : j;
         }
         if (k < n) {
             VectorMask<Float> m = SPECIES.indexInRange(k, n);
-            activate(load(x, xFrom + k, m).fma(load(scale, j, m), load(shift, j, m)), relu)
-                    .intoArray(y, yFrom + k, m);
+            store(activate(load(x, xFrom + k, m).fma(load(scale, j, m), load(shift, j, m)), relu), y,
+                    yFrom + k, m);
         }
     }
 
@@ -737,8 +824,14 @@ public final class PanamaLoops implements Loops {
     // masked body (a mask built inside from a lane count, never passed in).
 
     @Override
-    public void gradientSumsRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
+    public void gradientSumsRows(MemorySegment x, long xBase, MemorySegment dy, long dyBase, MemorySegment y, long yBase,
             int rows, int stride, int width, float[] mean, float[] sumDy, float[] sumDyDev, int cFrom) {
+        long extent = Extent.runs(rows, width, stride);
+        Extent.check("x", x.byteSize(), xBase, extent);
+        Extent.check("dy", dy.byteSize(), dyBase, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yBase, extent);
+        }
         java.util.Arrays.fill(sumDy, cFrom, cFrom + width, 0f);
         java.util.Arrays.fill(sumDyDev, cFrom, cFrom + width, 0f);
         int full = width - width % L;
@@ -747,7 +840,7 @@ public final class PanamaLoops implements Loops {
         // goes down all rows in a method of its own (inside this one, C2 did not inline it and
         // boxed every edge vector: 117 KB allocated per (7,17,13,13) backward)
         for (; r <= rows - ROWS; r += ROWS) {
-            int row = r * stride;
+            long row = (long) r * stride;
             for (int j = 0; j < full; j += L) {
                 if (y == null) {
                     addGradientSumsOfRows(x, xBase + row + j, dy, dyBase + row + j, stride, mean, sumDy,
@@ -759,7 +852,7 @@ public final class PanamaLoops implements Loops {
             }
         }
         for (; r < rows; r++) {
-            int row = r * stride;
+            long row = (long) r * stride;
             for (int j = 0; j < full; j += L) {
                 if (y == null) {
                     addGradientSums(x, xBase + row + j, dy, dyBase + row + j, mean, sumDy, sumDyDev, cFrom + j);
@@ -776,14 +869,14 @@ public final class PanamaLoops implements Loops {
     }
 
     /** Both sums of the last {@code lanes} channels of every row, a row at a time. */
-    private static void gradientSumsEdge(float[] x, int xa, float[] dy, int da, float[] y, int ya, int rows,
+    private static void gradientSumsEdge(MemorySegment x, long xa, MemorySegment dy, long da, MemorySegment y, long ya, int rows,
             int stride, int lanes, float[] mean, float[] sumDy, float[] sumDyDev, int c) {
         VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
         FloatVector mu = load(mean, c, m);
         FloatVector s = load(sumDy, c);
         FloatVector t = load(sumDyDev, c);
         for (int r = 0; r < rows; r++) {
-            int at = r * stride;
+            long at = (long) r * stride;
             FloatVector d = load(dy, da + at, m);
             if (y != null) {
                 d = FloatVector.zero(SPECIES).blend(d, load(y, ya + at, m).compare(VectorOperators.GT, 0f));
@@ -796,7 +889,7 @@ public final class PanamaLoops implements Loops {
     }
 
     /** Four rows of one vector of channels, added to the sums once. */
-    private static void addGradientSumsOfRows(float[] x, int xa, float[] dy, int da, int stride, float[] mean,
+    private static void addGradientSumsOfRows(MemorySegment x, long xa, MemorySegment dy, long da, int stride, float[] mean,
             float[] sumDy, float[] sumDyDev, int c) {
         FloatVector mu = load(mean, c);
         FloatVector d0 = load(dy, da);
@@ -810,7 +903,7 @@ public final class PanamaLoops implements Loops {
     }
 
     /** Four rows with ReLU: dy' is dy where y > 0. */
-    private static void addGradientSumsOfRows(float[] x, int xa, float[] dy, int da, float[] y, int ya, int stride,
+    private static void addGradientSumsOfRows(MemorySegment x, long xa, MemorySegment dy, long da, MemorySegment y, long ya, int stride,
             float[] mean, float[] sumDy, float[] sumDyDev, int c) {
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector mu = load(mean, c);
@@ -824,14 +917,14 @@ public final class PanamaLoops implements Loops {
         load(sumDyDev, c).add(t01.add(t23)).intoArray(sumDyDev, c);
     }
 
-    private static void addGradientSums(float[] x, int xa, float[] dy, int da, float[] mean, float[] sumDy,
+    private static void addGradientSums(MemorySegment x, long xa, MemorySegment dy, long da, float[] mean, float[] sumDy,
             float[] sumDyDev, int c) {
         FloatVector d = load(dy, da);
         load(sumDy, c).add(d).intoArray(sumDy, c);
         d.fma(load(x, xa).sub(load(mean, c)), load(sumDyDev, c)).intoArray(sumDyDev, c);
     }
 
-    private static void addGradientSums(float[] x, int xa, float[] dy, int da, float[] y, int ya, int lanes,
+    private static void addGradientSums(MemorySegment x, long xa, MemorySegment dy, long da, MemorySegment y, long ya, int lanes,
             float[] mean, float[] sumDy, float[] sumDyDev, int c) {
         VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
         FloatVector d = load(dy, da, m);
@@ -843,8 +936,15 @@ public final class PanamaLoops implements Loops {
     }
 
     @Override
-    public void gradientApplyRows(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            float[] dx, int dxFrom, int rows, int width, float[] mean, float[] a, float[] b, float[] c) {
+    public void gradientApplyRows(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom,
+            MemorySegment dx, long dxFrom, int rows, int width, float[] mean, float[] a, float[] b, float[] c) {
+        long extent = (long) rows * width;
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("dy", dy.byteSize(), dyFrom, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yFrom, extent);
+        }
+        Extent.check("dx", dx.byteSize(), dxFrom, extent);
         // each body in a method of its own: in one method C2 stopped inlining the vector
         // intrinsics and boxed every vector (1.3 MB allocated per (7,17,13,13) backward)
         int n = rows * width;
@@ -860,47 +960,56 @@ public final class PanamaLoops implements Loops {
         }
     }
 
-    private static void gradientApplyFlat(float[] x, int xFrom, float[] dy, int dyFrom, float[] dx, int dxFrom,
+    private static void gradientApplyFlat(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment dx, long dxFrom,
             int n, int width, float[] mean, float[] a, float[] b, float[] c) {
         int step = L % width;
         int j = 0;
         for (int k = 0; k < n; k += L) {
             FloatVector t = load(x, xFrom + k).sub(load(mean, j)).fma(load(b, j), load(c, j));
-            load(dy, dyFrom + k).sub(t).mul(load(a, j)).intoArray(dx, dxFrom + k);
+            store(load(dy, dyFrom + k).sub(t).mul(load(a, j)), dx, dxFrom + k);
             j += step;
             j = j >= width ? j - width : j;
         }
     }
 
     /** With ReLU: dy' is dy where y > 0. */
-    private static void gradientApplyFlat(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            float[] dx, int dxFrom, int n, int width, float[] mean, float[] a, float[] b, float[] c) {
+    private static void gradientApplyFlat(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom,
+            MemorySegment dx, long dxFrom, int n, int width, float[] mean, float[] a, float[] b, float[] c) {
         int step = L % width;
         int j = 0;
         for (int k = 0; k < n; k += L) {
             FloatVector d = FloatVector.zero(SPECIES).blend(load(dy, dyFrom + k),
                     load(y, yFrom + k).compare(VectorOperators.GT, 0f));
             FloatVector t = load(x, xFrom + k).sub(load(mean, j)).fma(load(b, j), load(c, j));
-            d.sub(t).mul(load(a, j)).intoArray(dx, dxFrom + k);
+            store(d.sub(t).mul(load(a, j)), dx, dxFrom + k);
             j += step;
             j = j >= width ? j - width : j;
         }
     }
 
     /** The last {@code lanes} values of a block, from channel j on. */
-    private static void gradientApplyEnd(float[] x, int xa, float[] dy, int da, float[] y, int ya,
-            float[] dx, int dxa, int lanes, int j, float[] mean, float[] a, float[] b, float[] c) {
+    private static void gradientApplyEnd(MemorySegment x, long xa, MemorySegment dy, long da, MemorySegment y, long ya,
+            MemorySegment dx, long dxa, int lanes, int j, float[] mean, float[] a, float[] b, float[] c) {
         VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
         FloatVector d = load(dy, da, m);
         if (y != null) {
             d = FloatVector.zero(SPECIES).blend(d, load(y, ya, m).compare(VectorOperators.GT, 0f));
         }
         FloatVector t = load(x, xa, m).sub(load(mean, j, m)).fma(load(b, j, m), load(c, j, m));
-        d.sub(t).mul(load(a, j, m)).intoArray(dx, dxa, m);
+        store(d.sub(t).mul(load(a, j, m)), dx, dxa, m);
     }
 
     @Override
-    public void transpose(float[] src, int srcFrom, float[] dst, int dstFrom, int rows, int cols) {
+    public void transpose(MemorySegment src, long srcFrom, MemorySegment dst, long dstFrom, int rows, int cols) {
+        long extent = (long) rows * cols;
+        Extent.check("src", src.byteSize(), srcFrom, extent);
+        Extent.check("dst", dst.byteSize(), dstFrom, extent);
+        // the Vector API scatters into arrays only: other memory takes the scalar tiles
+        if (!(dst.heapBase().orElse(null) instanceof float[] array)) {
+            new ScalarLoops().transpose(src, srcFrom, dst, dstFrom, rows, cols);
+            return;
+        }
+        int to = Math.toIntExact(dst.address() / Float.BYTES + dstFrom);
         // a vector of L columns of one row is scattered to L rows of dst, one float each; walking
         // down the rows fills each of those L dst rows in order
         int[] map = new int[L];
@@ -909,27 +1018,27 @@ public final class PanamaLoops implements Loops {
         }
         int full = cols - cols % L;
         for (int c = 0; c < full; c += L) {
-            transposeColumns(src, srcFrom + c, dst, dstFrom + c * rows, rows, cols, map);
+            transposeColumns(src, srcFrom + c, array, to + c * rows, rows, cols, map);
         }
         if (full < cols) {
             // a masked scatter still bounds-checks every lane's index: point unused lanes at lane 0's
             int[] tailMap = map.clone();
             java.util.Arrays.fill(tailMap, cols - full, L, 0);
-            transposeColumns(src, srcFrom + full, dst, dstFrom + full * rows, rows, cols, cols - full, tailMap);
+            transposeColumns(src, srcFrom + full, array, to + full * rows, rows, cols, cols - full, tailMap);
         }
     }
 
-    private static void transposeColumns(float[] src, int from, float[] dst, int to, int rows, int cols, int[] map) {
+    private static void transposeColumns(MemorySegment src, long from, float[] dst, int to, int rows, int cols, int[] map) {
         for (int r = 0; r < rows; r++) {
-            load(src, from + r * cols).intoArray(dst, to + r, map, 0);
+            load(src, from + (long) r * cols).intoArray(dst, to + r, map, 0);
         }
     }
 
-    private static void transposeColumns(float[] src, int from, float[] dst, int to, int rows, int cols,
+    private static void transposeColumns(MemorySegment src, long from, float[] dst, int to, int rows, int cols,
             int lanes, int[] map) {
         VectorMask<Float> m = SPECIES.indexInRange(0, lanes);
         for (int r = 0; r < rows; r++) {
-            load(src, from + r * cols, m).intoArray(dst, to + r, map, 0, m);
+            load(src, from + (long) r * cols, m).intoArray(dst, to + r, map, 0, m);
         }
     }
 }

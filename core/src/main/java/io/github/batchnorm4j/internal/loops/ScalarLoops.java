@@ -1,5 +1,8 @@
 package io.github.batchnorm4j.internal.loops;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
  * {@link Loops} in plain Java: what runs when the Vector API module is absent or switched off.
  * Same arithmetic per element as the Vector API twin; sums keep as many partial sums in line as
@@ -30,23 +33,29 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
-    public float sumDeviations(float[] a, int from, int runs, int length, int stride, float shift) {
+    public float sumDeviations(MemorySegment a, long from, int runs, int length, int stride, float shift) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("a", a.byteSize(), from, extent);
         float[] s = new float[PARTIALS];
         for (int r = 0; r < runs; r++) {
-            for (int k = 0, at = from + r * stride; k < length; k++) {
-                s[k % PARTIALS] += a[at + k] - shift;
+            long at = from + (long) r * stride;
+            for (int k = 0; k < length; k++) {
+                s[k % PARTIALS] += get(a, at + k) - shift;
             }
         }
         return total(s);
     }
 
     @Override
-    public void deviationSums(float[] a, int from, int runs, int length, int stride, float shift, double[] sums) {
+    public void deviationSums(MemorySegment a, long from, int runs, int length, int stride, float shift, double[] sums) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("a", a.byteSize(), from, extent);
         float[] s = new float[PARTIALS];
         float[] q = new float[PARTIALS];
         for (int r = 0; r < runs; r++) {
-            for (int k = 0, at = from + r * stride; k < length; k++) {
-                float d = a[at + k] - shift;
+            long at = from + (long) r * stride;
+            for (int k = 0; k < length; k++) {
+                float d = get(a, at + k) - shift;
                 s[k % PARTIALS] += d;
                 q[k % PARTIALS] = Math.fma(d, d, q[k % PARTIALS]);
             }
@@ -56,11 +65,14 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
-    public float sumSquaredDeviations(float[] a, int from, int runs, int length, int stride, float mean) {
+    public float sumSquaredDeviations(MemorySegment a, long from, int runs, int length, int stride, float mean) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("a", a.byteSize(), from, extent);
         float[] q = new float[PARTIALS];
         for (int r = 0; r < runs; r++) {
-            for (int k = 0, at = from + r * stride; k < length; k++) {
-                float d = a[at + k] - mean;
+            long at = from + (long) r * stride;
+            for (int k = 0; k < length; k++) {
+                float d = get(a, at + k) - mean;
                 q[k % PARTIALS] = Math.fma(d, d, q[k % PARTIALS]);
             }
         }
@@ -68,29 +80,36 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
-    public void normalize(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+    public void normalize(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int runs, int length, int stride,
             float mean, float scale, float beta, boolean relu) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("y", y.byteSize(), yFrom, extent);
         for (int r = 0; r < runs; r++) {
             for (int k = 0; k < length; k++) {
-                int at = r * stride + k;
-                y[yFrom + at] = activate(Math.fma(x[xFrom + at] - mean, scale, beta), relu);
+                long at = (long) r * stride + k;
+                set(y, yFrom + at, activate(Math.fma(get(x, xFrom + at) - mean, scale, beta), relu));
             }
         }
     }
 
     @Override
-    public void normalizeWithDeviationSums(float[] x, int xFrom, float[] y, int yFrom, int runs, int length,
-            int stride, float mean, float scale, float beta, boolean relu, int nextFrom, float shift,
+    public void normalizeWithDeviationSums(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int runs, int length,
+            int stride, float mean, float scale, float beta, boolean relu, long nextFrom, float shift,
             double[] sums) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("y", y.byteSize(), yFrom, extent);
+        Extent.check("x", x.byteSize(), nextFrom, extent);
         float[] s = new float[PARTIALS];
         float[] q = new float[PARTIALS];
         for (int r = 0; r < runs; r++) {
             for (int k = 0; k < length; k++) {
-                int at = r * stride + k;
-                float d = x[nextFrom + at] - shift;
+                long at = (long) r * stride + k;
+                float d = get(x, nextFrom + at) - shift;
                 s[k % PARTIALS] += d;
                 q[k % PARTIALS] = Math.fma(d, d, q[k % PARTIALS]);
-                y[yFrom + at] = activate(Math.fma(x[xFrom + at] - mean, scale, beta), relu);
+                set(y, yFrom + at, activate(Math.fma(get(x, xFrom + at) - mean, scale, beta), relu));
             }
         }
         sums[0] = total(s);
@@ -98,36 +117,50 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
-    public void scaleShift(float[] x, int xFrom, float[] y, int yFrom, int runs, int length, int stride,
+    public void scaleShift(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int runs, int length, int stride,
             float scale, float shift, boolean relu) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("y", y.byteSize(), yFrom, extent);
         for (int r = 0; r < runs; r++) {
             for (int k = 0; k < length; k++) {
-                int at = r * stride + k;
-                y[yFrom + at] = activate(Math.fma(x[xFrom + at], scale, shift), relu);
+                long at = (long) r * stride + k;
+                set(y, yFrom + at, activate(Math.fma(get(x, xFrom + at), scale, shift), relu));
             }
         }
     }
 
     @Override
-    public float sumGradient(float[] dy, int dyFrom, float[] y, int yFrom, int runs, int length, int stride) {
+    public float sumGradient(MemorySegment dy, long dyFrom, MemorySegment y, long yFrom, int runs, int length, int stride) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("dy", dy.byteSize(), dyFrom, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yFrom, extent);
+        }
         float[] s = new float[PARTIALS];
         for (int r = 0; r < runs; r++) {
             for (int k = 0; k < length; k++) {
-                int at = r * stride + k;
-                s[k % PARTIALS] += masked(dy[dyFrom + at], y, yFrom + at);
+                long at = (long) r * stride + k;
+                s[k % PARTIALS] += masked(get(dy, dyFrom + at), y, yFrom + at);
             }
         }
         return total(s);
     }
 
     @Override
-    public float sumGradientDeviation(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
+    public float sumGradientDeviation(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom,
             int runs, int length, int stride, float mean) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("dy", dy.byteSize(), dyFrom, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yFrom, extent);
+        }
         float[] s = new float[PARTIALS];
         for (int r = 0; r < runs; r++) {
             for (int k = 0; k < length; k++) {
-                int at = r * stride + k;
-                s[k % PARTIALS] = Math.fma(masked(dy[dyFrom + at], y, yFrom + at), x[xFrom + at] - mean,
+                long at = (long) r * stride + k;
+                s[k % PARTIALS] = Math.fma(masked(get(dy, dyFrom + at), y, yFrom + at), get(x, xFrom + at) - mean,
                         s[k % PARTIALS]);
             }
         }
@@ -135,16 +168,22 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
-    public void gradientSums(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int runs,
+    public void gradientSums(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom, int runs,
             int length, int stride, float mean, double[] sums) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("dy", dy.byteSize(), dyFrom, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yFrom, extent);
+        }
         float[] sumDy = new float[PARTIALS];
         float[] sumDyDev = new float[PARTIALS];
         for (int r = 0; r < runs; r++) {
             for (int k = 0; k < length; k++) {
-                int at = r * stride + k;
-                float d = masked(dy[dyFrom + at], y, yFrom + at);
+                long at = (long) r * stride + k;
+                float d = masked(get(dy, dyFrom + at), y, yFrom + at);
                 sumDy[k % PARTIALS] += d;
-                sumDyDev[k % PARTIALS] = Math.fma(d, x[xFrom + at] - mean, sumDyDev[k % PARTIALS]);
+                sumDyDev[k % PARTIALS] = Math.fma(d, get(x, xFrom + at) - mean, sumDyDev[k % PARTIALS]);
             }
         }
         sums[0] = total(sumDy);
@@ -152,13 +191,20 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
-    public void gradientApply(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            float[] dx, int dxFrom, int runs, int length, int stride, float mean, float a, float b, float c) {
+    public void gradientApply(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom,
+            MemorySegment dx, long dxFrom, int runs, int length, int stride, float mean, float a, float b, float c) {
+        long extent = Extent.runs(runs, length, stride);
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("dy", dy.byteSize(), dyFrom, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yFrom, extent);
+        }
+        Extent.check("dx", dx.byteSize(), dxFrom, extent);
         for (int r = 0; r < runs; r++) {
             for (int k = 0; k < length; k++) {
-                int at = r * stride + k;
-                float d = masked(dy[dyFrom + at], y, yFrom + at);
-                dx[dxFrom + at] = (d - Math.fma(x[xFrom + at] - mean, b, c)) * a;
+                long at = (long) r * stride + k;
+                float d = masked(get(dy, dyFrom + at), y, yFrom + at);
+                set(dx, dxFrom + at, (d - Math.fma(get(x, xFrom + at) - mean, b, c)) * a);
             }
         }
     }
@@ -168,44 +214,48 @@ public final class ScalarLoops implements Loops {
     // the four-row body: a shared one would be a call per value.
 
     @Override
-    public void sumDeviationsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
+    public void sumDeviationsRows(MemorySegment a, long base, int rows, int stride, int width, float[] shift,
             float[] out, int cFrom) {
+        long extent = Extent.runs(rows, width, stride);
+        Extent.check("a", a.byteSize(), base, extent);
         for (int j = 0; j < width; j++) {
             float k = shift[cFrom + j];
             float s = 0;
             int r = 0;
-            for (int at = base + j; r <= rows - 4; r += 4, at += 4 * stride) {
-                float d0 = a[at] - k;
-                float d1 = a[at + stride] - k;
-                float d2 = a[at + 2 * stride] - k;
-                float d3 = a[at + 3 * stride] - k;
+            for (long at = base + j; r <= rows - 4; r += 4, at += 4 * stride) {
+                float d0 = get(a, at) - k;
+                float d1 = get(a, at + stride) - k;
+                float d2 = get(a, at + 2 * stride) - k;
+                float d3 = get(a, at + 3 * stride) - k;
                 s += (d0 + d1) + (d2 + d3);
             }
             for (; r < rows; r++) {
-                s += a[base + r * stride + j] - k;
+                s += get(a, base + (long) r * stride + j) - k;
             }
             out[cFrom + j] = s;
         }
     }
 
     @Override
-    public void deviationSumsRows(float[] a, int base, int rows, int stride, int width, float[] shift,
+    public void deviationSumsRows(MemorySegment a, long base, int rows, int stride, int width, float[] shift,
             float[] sums, float[] squares, int cFrom) {
+        long extent = Extent.runs(rows, width, stride);
+        Extent.check("a", a.byteSize(), base, extent);
         for (int j = 0; j < width; j++) {
             float k = shift[cFrom + j];
             float s = 0;
             float q = 0;
             int r = 0;
-            for (int at = base + j; r <= rows - 4; r += 4, at += 4 * stride) {
-                float d0 = a[at] - k;
-                float d1 = a[at + stride] - k;
-                float d2 = a[at + 2 * stride] - k;
-                float d3 = a[at + 3 * stride] - k;
+            for (long at = base + j; r <= rows - 4; r += 4, at += 4 * stride) {
+                float d0 = get(a, at) - k;
+                float d1 = get(a, at + stride) - k;
+                float d2 = get(a, at + 2 * stride) - k;
+                float d3 = get(a, at + 3 * stride) - k;
                 s += (d0 + d1) + (d2 + d3);
                 q += Math.fma(d1, d1, d0 * d0) + Math.fma(d3, d3, d2 * d2);
             }
             for (; r < rows; r++) {
-                float d = a[base + r * stride + j] - k;
+                float d = get(a, base + (long) r * stride + j) - k;
                 s += d;
                 q = Math.fma(d, d, q);
             }
@@ -215,21 +265,23 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
-    public void sumSquaredDeviationsRows(float[] a, int base, int rows, int stride, int width,
+    public void sumSquaredDeviationsRows(MemorySegment a, long base, int rows, int stride, int width,
             float[] mean, float[] out, int cFrom) {
+        long extent = Extent.runs(rows, width, stride);
+        Extent.check("a", a.byteSize(), base, extent);
         for (int j = 0; j < width; j++) {
             float k = mean[cFrom + j];
             float q = 0;
             int r = 0;
-            for (int at = base + j; r <= rows - 4; r += 4, at += 4 * stride) {
-                float d0 = a[at] - k;
-                float d1 = a[at + stride] - k;
-                float d2 = a[at + 2 * stride] - k;
-                float d3 = a[at + 3 * stride] - k;
+            for (long at = base + j; r <= rows - 4; r += 4, at += 4 * stride) {
+                float d0 = get(a, at) - k;
+                float d1 = get(a, at + stride) - k;
+                float d2 = get(a, at + 2 * stride) - k;
+                float d3 = get(a, at + 3 * stride) - k;
                 q += Math.fma(d1, d1, d0 * d0) + Math.fma(d3, d3, d2 * d2);
             }
             for (; r < rows; r++) {
-                float d = a[base + r * stride + j] - k;
+                float d = get(a, base + (long) r * stride + j) - k;
                 q = Math.fma(d, d, q);
             }
             out[cFrom + j] = q;
@@ -237,26 +289,38 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
-    public void normalizeRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,
+    public void normalizeRows(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int rows, int width,
             float[] mean, float[] scale, float[] beta, boolean relu) {
+        long extent = (long) rows * width;
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("y", y.byteSize(), yFrom, extent);
         for (int i = 0, n = rows * width; i < n; i++) {
             int c = i % width;
-            y[yFrom + i] = activate(Math.fma(x[xFrom + i] - mean[c], scale[c], beta[c]), relu);
+            set(y, yFrom + i, activate(Math.fma(get(x, xFrom + i) - mean[c], scale[c], beta[c]), relu));
         }
     }
 
     @Override
-    public void scaleShiftRows(float[] x, int xFrom, float[] y, int yFrom, int rows, int width,
+    public void scaleShiftRows(MemorySegment x, long xFrom, MemorySegment y, long yFrom, int rows, int width,
             float[] scale, float[] shift, boolean relu) {
+        long extent = (long) rows * width;
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("y", y.byteSize(), yFrom, extent);
         for (int i = 0, n = rows * width; i < n; i++) {
             int c = i % width;
-            y[yFrom + i] = activate(Math.fma(x[xFrom + i], scale[c], shift[c]), relu);
+            set(y, yFrom + i, activate(Math.fma(get(x, xFrom + i), scale[c], shift[c]), relu));
         }
     }
 
     @Override
-    public void gradientSumsRows(float[] x, int xBase, float[] dy, int dyBase, float[] y, int yBase,
+    public void gradientSumsRows(MemorySegment x, long xBase, MemorySegment dy, long dyBase, MemorySegment y, long yBase,
             int rows, int stride, int width, float[] mean, float[] sumDy, float[] sumDyDev, int cFrom) {
+        long extent = Extent.runs(rows, width, stride);
+        Extent.check("x", x.byteSize(), xBase, extent);
+        Extent.check("dy", dy.byteSize(), dyBase, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yBase, extent);
+        }
         for (int j = 0; j < width; j++) {
             int c = cFrom + j;
             float mu = mean[c];
@@ -264,20 +328,20 @@ public final class ScalarLoops implements Loops {
             float sd = 0;
             int r = 0;
             for (; r <= rows - 4; r += 4) {
-                int at = r * stride + j;
-                float d0 = masked(dy[dyBase + at], y, yBase + at);
-                float d1 = masked(dy[dyBase + at + stride], y, yBase + at + stride);
-                float d2 = masked(dy[dyBase + at + 2 * stride], y, yBase + at + 2 * stride);
-                float d3 = masked(dy[dyBase + at + 3 * stride], y, yBase + at + 3 * stride);
+                long at = (long) r * stride + j;
+                float d0 = masked(get(dy, dyBase + at), y, yBase + at);
+                float d1 = masked(get(dy, dyBase + at + stride), y, yBase + at + stride);
+                float d2 = masked(get(dy, dyBase + at + 2 * stride), y, yBase + at + 2 * stride);
+                float d3 = masked(get(dy, dyBase + at + 3 * stride), y, yBase + at + 3 * stride);
                 s += (d0 + d1) + (d2 + d3);
-                float t01 = Math.fma(d1, x[xBase + at + stride] - mu, d0 * (x[xBase + at] - mu));
-                float t23 = Math.fma(d3, x[xBase + at + 3 * stride] - mu, d2 * (x[xBase + at + 2 * stride] - mu));
+                float t01 = Math.fma(d1, get(x, xBase + at + stride) - mu, d0 * (get(x, xBase + at) - mu));
+                float t23 = Math.fma(d3, get(x, xBase + at + 3 * stride) - mu, d2 * (get(x, xBase + at + 2 * stride) - mu));
                 sd += t01 + t23;
             }
             for (; r < rows; r++) {
-                float d = masked(dy[dyBase + r * stride + j], y, yBase + r * stride + j);
+                float d = masked(get(dy, dyBase + (long) r * stride + j), y, yBase + (long) r * stride + j);
                 s += d;
-                sd = Math.fma(d, x[xBase + r * stride + j] - mu, sd);
+                sd = Math.fma(d, get(x, xBase + (long) r * stride + j) - mu, sd);
             }
             sumDy[c] = s;
             sumDyDev[c] = sd;
@@ -285,27 +349,46 @@ public final class ScalarLoops implements Loops {
     }
 
     @Override
-    public void gradientApplyRows(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
-            float[] dx, int dxFrom, int rows, int width, float[] mean, float[] a, float[] b, float[] c) {
+    public void gradientApplyRows(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment y, long yFrom,
+            MemorySegment dx, long dxFrom, int rows, int width, float[] mean, float[] a, float[] b, float[] c) {
+        long extent = (long) rows * width;
+        Extent.check("x", x.byteSize(), xFrom, extent);
+        Extent.check("dy", dy.byteSize(), dyFrom, extent);
+        if (y != null) {
+            Extent.check("y", y.byteSize(), yFrom, extent);
+        }
+        Extent.check("dx", dx.byteSize(), dxFrom, extent);
         for (int i = 0, n = rows * width; i < n; i++) {
             int ch = i % width;
-            float d = masked(dy[dyFrom + i], y, yFrom + i);
-            dx[dxFrom + i] = (d - Math.fma(x[xFrom + i] - mean[ch], b[ch], c[ch])) * a[ch];
+            float d = masked(get(dy, dyFrom + i), y, yFrom + i);
+            set(dx, dxFrom + i, (d - Math.fma(get(x, xFrom + i) - mean[ch], b[ch], c[ch])) * a[ch]);
         }
     }
 
     @Override
-    public void transpose(float[] src, int srcFrom, float[] dst, int dstFrom, int rows, int cols) {
+    public void transpose(MemorySegment src, long srcFrom, MemorySegment dst, long dstFrom, int rows, int cols) {
+        long extent = (long) rows * cols;
+        Extent.check("src", src.byteSize(), srcFrom, extent);
+        Extent.check("dst", dst.byteSize(), dstFrom, extent);
         // 32 x 32 tiles: both matrices are read and written a cache line at a time
         for (int r0 = 0; r0 < rows; r0 += 32) {
             for (int c0 = 0; c0 < cols; c0 += 32) {
                 for (int r = r0; r < Math.min(rows, r0 + 32); r++) {
                     for (int c = c0; c < Math.min(cols, c0 + 32); c++) {
-                        dst[dstFrom + c * rows + r] = src[srcFrom + r * cols + c];
+                        set(dst, dstFrom + (long) c * rows + r, get(src, srcFrom + (long) r * cols + c));
                     }
                 }
             }
         }
+    }
+
+    // unaligned: a heap segment over a byte[] has byte alignment, and spans only need 4 bytes
+    private static float get(MemorySegment a, long at) {
+        return a.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at);
+    }
+
+    private static void set(MemorySegment a, long at, float value) {
+        a.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at, value);
     }
 
     private static float activate(float value, boolean relu) {
@@ -313,7 +396,7 @@ public final class ScalarLoops implements Loops {
     }
 
     /** dy where the forward output was positive, 0 elsewhere; dy itself without ReLU (y null). */
-    private static float masked(float gradient, float[] y, int at) {
-        return y == null || y[at] > 0 ? gradient : 0f;
+    private static float masked(float gradient, MemorySegment y, long at) {
+        return y == null || get(y, at) > 0 ? gradient : 0f;
     }
 }

@@ -12,6 +12,7 @@ import io.github.batchnorm4j.internal.kernel.Statistics;
 import io.github.batchnorm4j.internal.kernel.TrainingCall;
 import io.github.batchnorm4j.internal.loops.Loops;
 import io.github.batchnorm4j.internal.parallel.Tasks;
+import java.lang.foreign.MemorySegment;
 
 /**
  * FUSED on planar tensors: the fewest trips through memory.
@@ -74,10 +75,10 @@ public final class FusedPlanar implements LayoutKernels {
         final Geometry g;
         final Planes planes;
         final int channels;
-        final float[] in;
-        final int xo;
-        final float[] out;
-        final int yo;
+        final MemorySegment in;
+        final long xo;
+        final MemorySegment out;
+        final long yo;
         final boolean relu;
         /** The shift K of each channel's sums. */
         final float[] shift;
@@ -91,9 +92,9 @@ public final class FusedPlanar implements LayoutKernels {
             this.g = call.geometry();
             this.planes = Planes.of(g);
             this.channels = g.channels();
-            this.in = call.x().array();
+            this.in = call.x().segment();
             this.xo = call.x().offset();
-            this.out = call.y().array();
+            this.out = call.y().segment();
             this.yo = call.y().offset();
             this.relu = call.relu();
             this.shift = Statistics.shifts(g, call.x(), loops.lanes());
@@ -107,7 +108,7 @@ public final class FusedPlanar implements LayoutKernels {
         Moments reducePlanes() {
             int inner = g.inner();
             double[] planeSums = planes.sumsOfPlanes(tasks, g.size(), (p, sums) -> loops.deviationSums(in,
-                    xo + p * inner, 1, inner, inner, shift[p % channels], sums));
+                    xo + (long) p * inner, 1, inner, inner, shift[p % channels], sums));
             Moments moments = new Moments(channels);
             for (int c = 0; c < channels; c++) {
                 mergePlanes(planeSums, moments, c);
@@ -151,13 +152,13 @@ public final class FusedPlanar implements LayoutKernels {
                     float[] scales = planes.spread(scale, loops.lanes());
                     float[] offsets = planes.spread(offset, loops.lanes());
                     planes.forEachImageRows(tasks, 2L * g.size(), (from, to) -> loops.normalizeRows(in,
-                            xo + from * width, out, yo + from * width, to - from, width, centers, scales, offsets,
+                            xo + (long) from * width, out, yo + (long) from * width, to - from, width, centers, scales, offsets,
                             relu));
                 }
                 case PLANE_RANGES -> planes.forEachPlaneRange(tasks, 2L * g.size(), (from, to) -> {
                     for (int p = from; p < to; p++) {
                         int c = p % channels;
-                        loops.normalize(in, xo + p * inner, out, yo + p * inner, 1, inner, inner, center[c],
+                        loops.normalize(in, xo + (long) p * inner, out, yo + (long) p * inner, 1, inner, inner, center[c],
                                 scale[c], offset[c], relu);
                     }
                 });
@@ -228,7 +229,7 @@ public final class FusedPlanar implements LayoutKernels {
                 if (Moments.cancelled(a1, a2, inner)) {
                     float planeCenter = (float) (shift[c] + a1 / inner);
                     double[] sums = new double[2];
-                    loops.deviationSums(in, xo + p * inner, 1, inner, inner, planeCenter, sums);
+                    loops.deviationSums(in, xo + (long) p * inner, 1, inner, inner, planeCenter, sums);
                     moments.mergeShifted(c, inner, planeCenter, sums[0], sums[1]);
                 } else {
                     s1 += a1;
@@ -287,7 +288,7 @@ public final class FusedPlanar implements LayoutKernels {
                     int next = c + 1;
                     int i = c - from;
                     for (int b = 0; b < blocks; b++) {
-                        int at = planes.from(c, b);
+                        long at = planes.from(c, b);
                         if (next < to) {
                             loops.normalizeWithDeviationSums(in, xo + at, out, yo + at, planes.runs(b),
                                     planes.length(b), planes.stride(), groupCenter[i], groupScale[i],
@@ -325,14 +326,14 @@ public final class FusedPlanar implements LayoutKernels {
         final Geometry g;
         final Planes planes;
         final int channels;
-        final float[] in;
-        final int xo;
-        final float[] mask;
-        final int yo;
-        final float[] grad;
-        final int dyo;
-        final float[] out;
-        final int dxo;
+        final MemorySegment in;
+        final long xo;
+        final MemorySegment mask;
+        final long yo;
+        final MemorySegment grad;
+        final long dyo;
+        final MemorySegment out;
+        final long dxo;
         final float[] mean;
 
         Backward(BackwardCall call) {
@@ -340,13 +341,13 @@ public final class FusedPlanar implements LayoutKernels {
             this.g = call.geometry();
             this.planes = Planes.of(g);
             this.channels = g.channels();
-            this.in = call.x().array();
+            this.in = call.x().segment();
             this.xo = call.x().offset();
             this.mask = call.mask();
             this.yo = call.maskOffset();
-            this.grad = call.dy().array();
+            this.grad = call.dy().segment();
             this.dyo = call.dy().offset();
-            this.out = call.dx().array();
+            this.out = call.dx().segment();
             this.dxo = call.dx().offset();
             this.mean = call.mean();
         }
@@ -361,7 +362,7 @@ public final class FusedPlanar implements LayoutKernels {
         /** sum dy' and sum dy' * (x - mean) of channel ch's block k, into into[at], into[at + 1]. */
         void blockSums(int ch, int k, double[] into, int at) {
             double[] sums = new double[2];
-            int i = planes.from(ch, k);
+            long i = planes.from(ch, k);
             loops.gradientSums(in, xo + i, grad, dyo + i, mask, yo + i, planes.runs(k), planes.length(k),
                     planes.stride(), mean[ch], sums);
             into[at] = sums[0];
@@ -371,8 +372,8 @@ public final class FusedPlanar implements LayoutKernels {
         /** PLANES: per channel, the two sums of each of its planes, in image order. */
         double[] sumPlanes() {
             int inner = g.inner();
-            return planes.sumsOfPlanes(tasks, 2L * g.size(), (p, sums) -> loops.gradientSums(in, xo + p * inner,
-                    grad, dyo + p * inner, mask, yo + p * inner, 1, inner, inner, mean[p % channels], sums));
+            return planes.sumsOfPlanes(tasks, 2L * g.size(), (p, sums) -> loops.gradientSums(in, xo + (long) p * inner,
+                    grad, dyo + (long) p * inner, mask, yo + (long) p * inner, 1, inner, inner, mean[p % channels], sums));
         }
 
         /** BLOCKS: per channel, the two sums of each of its blocks, in block order. */
@@ -409,7 +410,7 @@ public final class FusedPlanar implements LayoutKernels {
                     float[] bS = planes.spread(b, lanes);
                     float[] cS = planes.spread(c, lanes);
                     planes.forEachImageRows(tasks, 3L * g.size(), (from, to) -> {
-                        int at = from * width;
+                        long at = (long) from * width;
                         loops.gradientApplyRows(in, xo + at, grad, dyo + at, mask, yo + at, out, dxo + at, to - from,
                                 width, meanS, aS, bS, cS);
                     });
@@ -417,7 +418,7 @@ public final class FusedPlanar implements LayoutKernels {
                 case PLANE_RANGES -> planes.forEachPlaneRange(tasks, 3L * g.size(), (from, to) -> {
                     for (int p = from; p < to; p++) {
                         int ch = p % channels;
-                        int at = p * inner;
+                        long at = (long) p * inner;
                         loops.gradientApply(in, xo + at, grad, dyo + at, mask, yo + at, out, dxo + at, 1, inner,
                                 inner, mean[ch], a[ch], b[ch], c[ch]);
                     }
@@ -464,7 +465,7 @@ public final class FusedPlanar implements LayoutKernels {
                     int i = ch - from;
                     coefficients(ch, sumDy, sumDyDev, i, groupA, groupB, groupC, groupDgamma, groupDbeta);
                     for (int k = 0; k < blocks; k++) {
-                        int at = planes.from(ch, k);
+                        long at = planes.from(ch, k);
                         loops.gradientApply(in, xo + at, grad, dyo + at, mask, yo + at, out, dxo + at, planes.runs(k),
                                 planes.length(k), planes.stride(), mean[ch], groupA[i], groupB[i], groupC[i]);
                     }

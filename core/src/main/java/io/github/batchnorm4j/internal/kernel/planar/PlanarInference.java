@@ -5,6 +5,7 @@ import io.github.batchnorm4j.internal.kernel.InferenceCall;
 import io.github.batchnorm4j.internal.kernel.Plan;
 import io.github.batchnorm4j.internal.loops.Loops;
 import io.github.batchnorm4j.internal.parallel.Tasks;
+import java.lang.foreign.MemorySegment;
 
 /**
  * Inference on planar tensors for both fast variants, {@code y = x * scale + shift}: one
@@ -23,10 +24,10 @@ public final class PlanarInference {
     public void run(InferenceCall call, Plan.Write write) {
         Geometry g = call.geometry();
         Planes planes = Planes.of(g);
-        float[] in = call.x().array();
-        float[] out = call.y().array();
-        int xo = call.x().offset();
-        int yo = call.y().offset();
+        MemorySegment in = call.x().segment();
+        MemorySegment out = call.y().segment();
+        long xo = call.x().offset();
+        long yo = call.y().offset();
         boolean relu = call.relu();
         long floats = 2L * g.size();
         switch (write) {
@@ -34,8 +35,8 @@ public final class PlanarInference {
                 int width = g.channels() * g.inner();
                 float[] scale = planes.spread(call.scale(), loops.lanes());
                 float[] shift = planes.spread(call.shift(), loops.lanes());
-                planes.forEachImageRows(tasks, floats, (from, to) -> loops.scaleShiftRows(in, xo + from * width,
-                        out, yo + from * width, to - from, width, scale, shift, relu));
+                planes.forEachImageRows(tasks, floats, (from, to) -> loops.scaleShiftRows(in, xo + (long) from * width,
+                        out, yo + (long) from * width, to - from, width, scale, shift, relu));
             }
             case PLANE_RANGES -> {
                 int channels = g.channels();
@@ -45,7 +46,7 @@ public final class PlanarInference {
                 planes.forEachPlaneRange(tasks, floats, (from, to) -> {
                     for (int p = from; p < to; p++) {
                         int c = p % channels;
-                        loops.scaleShift(in, xo + p * inner, out, yo + p * inner, 1, inner, inner, scale[c],
+                        loops.scaleShift(in, xo + (long) p * inner, out, yo + (long) p * inner, 1, inner, inner, scale[c],
                                 shift[c], relu);
                     }
                 });

@@ -62,11 +62,11 @@ public record Planes(int outer, int channels, int inner, int segmentsPerBlock, i
     }
 
     /** Tensor-relative index of the first value of channel c's block b. */
-    int from(int c, int b) {
+    long from(int c, int b) {
         if (pieces == 1) {
-            return (b * segmentsPerBlock * channels + c) * inner;
+            return ((long) b * segmentsPerBlock * channels + c) * inner;
         }
-        return ((b / pieces) * channels + c) * inner + (b % pieces) * piece;
+        return ((long) (b / pieces) * channels + c) * inner + (long) (b % pieces) * piece;
     }
 
     /** Number of values of one channel in block b. */
@@ -150,7 +150,7 @@ public record Planes(int outer, int channels, int inner, int segmentsPerBlock, i
     void forEachPlaneRange(Tasks tasks, long floats, RangeTask task) {
         // callers repeat the loop over a range's planes: a shared one calling a lambda per plane
         // costs a call per plane, which short planes feel
-        int planes = outer * channels;
+        int planes = Math.toIntExact((long) outer * channels);
         int perTask = Math.max(1, PLANE_RANGE_FLOATS / inner);
         tasks.forEach(Math.ceilDiv(planes, perTask), floats, k -> task.run(k * perTask, Tasks.end(k, perTask, planes)));
     }
@@ -161,7 +161,7 @@ public record Planes(int outer, int channels, int inner, int segmentsPerBlock, i
      * {@code [2 (c outer + n)]} and the index after it.
      */
     double[] sumsOfPlanes(Tasks tasks, long floats, PlaneSums sums) {
-        double[] out = new double[2 * outer * channels];
+        double[] out = new double[Math.toIntExact(2L * outer * channels)];
         forEachPlaneRange(tasks, floats, (from, to) -> {
             double[] two = new double[2];
             for (int p = from; p < to; p++) {

@@ -11,6 +11,7 @@ import io.github.batchnorm4j.internal.kernel.TrainingCall;
 import io.github.batchnorm4j.internal.kernel.TwoPassStatistics;
 import io.github.batchnorm4j.internal.loops.Loops;
 import io.github.batchnorm4j.internal.parallel.Tasks;
+import java.lang.foreign.MemorySegment;
 
 /**
  * VECTORIZED on planar tensors: the textbook passes, each over the whole tensor, block by block
@@ -33,8 +34,8 @@ public final class VectorizedPlanar implements LayoutKernels {
         Planes planes = Planes.of(g);
         int channels = g.channels();
         int blocks = planes.count();
-        float[] in = call.x().array();
-        int xo = call.x().offset();
+        MemorySegment in = call.x().segment();
+        long xo = call.x().offset();
         double[] partial = new double[channels * blocks];
 
         float[] shift = Statistics.shifts(g, call.x(), loops.lanes());
@@ -48,11 +49,11 @@ public final class VectorizedPlanar implements LayoutKernels {
         float[] scale = new float[PerChannel.paddedLength(channels, loops.lanes())];
         float[] offset = TwoPassStatistics.finish(call, mean, rounded, perChannel(partial, channels, blocks), scale);
 
-        float[] out = call.y().array();
-        int yo = call.y().offset();
+        MemorySegment out = call.y().segment();
+        long yo = call.y().offset();
         float[] center = call.mean();
         planes.forEachBlock(tasks, 2L * g.size(), (c, b) -> {
-            int at = planes.from(c, b);
+            long at = planes.from(c, b);
             loops.normalize(in, xo + at, out, yo + at, planes.runs(b), planes.length(b), planes.stride(),
                     center[c], scale[c], offset[c], call.relu());
         });
@@ -65,23 +66,23 @@ public final class VectorizedPlanar implements LayoutKernels {
         int channels = g.channels();
         int blocks = planes.count();
         int stride = planes.stride();
-        float[] in = call.x().array();
-        float[] grad = call.dy().array();
-        float[] mask = call.mask();
-        int xo = call.x().offset();
-        int dyo = call.dy().offset();
-        int yo = call.maskOffset();
+        MemorySegment in = call.x().segment();
+        MemorySegment grad = call.dy().segment();
+        MemorySegment mask = call.mask();
+        long xo = call.x().offset();
+        long dyo = call.dy().offset();
+        long yo = call.maskOffset();
         float[] mean = call.mean();
 
         double[] partialDy = new double[channels * blocks];
         planes.forEachBlock(tasks, g.size(), (c, b) -> {
-            int at = planes.from(c, b);
+            long at = planes.from(c, b);
             partialDy[c * blocks + b] = loops.sumGradient(grad, dyo + at, mask, yo + at, planes.runs(b),
                     planes.length(b), stride);
         });
         double[] partialDev = new double[channels * blocks];
         planes.forEachBlock(tasks, 2L * g.size(), (c, b) -> {
-            int at = planes.from(c, b);
+            long at = planes.from(c, b);
             partialDev[c * blocks + b] = loops.sumGradientDeviation(in, xo + at, grad, dyo + at, mask, yo + at,
                     planes.runs(b), planes.length(b), stride, mean[c]);
         });
@@ -96,10 +97,10 @@ public final class VectorizedPlanar implements LayoutKernels {
                     g.reductionSize(), call.batchStatistics(), a, b, cc, call.dgamma(), call.dbeta());
         }
 
-        float[] out = call.dx().array();
-        int dxo = call.dx().offset();
+        MemorySegment out = call.dx().segment();
+        long dxo = call.dx().offset();
         planes.forEachBlock(tasks, 3L * g.size(), (c, k) -> {
-            int at = planes.from(c, k);
+            long at = planes.from(c, k);
             loops.gradientApply(in, xo + at, grad, dyo + at, mask, yo + at, out, dxo + at, planes.runs(k),
                     planes.length(k), stride, mean[c], a[c], b[c], cc[c]);
         });

@@ -12,6 +12,7 @@ import io.github.batchnorm4j.internal.kernel.Statistics;
 import io.github.batchnorm4j.internal.kernel.TrainingCall;
 import io.github.batchnorm4j.internal.loops.Loops;
 import io.github.batchnorm4j.internal.parallel.Tasks;
+import java.lang.foreign.MemorySegment;
 
 /**
  * FUSED on rows: the fewest trips through memory. Row chunks ({@link RowChunks}) reduce in
@@ -73,15 +74,15 @@ public final class FusedRows implements LayoutKernels {
             inference.run(new InferenceCall(g, call.x(), call.y(), scale, offset, call.relu()));
             return;
         }
-        float[] in = call.x().array();
-        float[] out = call.y().array();
-        int xo = call.x().offset();
-        int yo = call.y().offset();
+        MemorySegment in = call.x().segment();
+        MemorySegment out = call.y().segment();
+        long xo = call.x().offset();
+        long yo = call.y().offset();
         float[] centerR = PerChannel.repeated(center, channels, lanes);
         float[] scaleR = PerChannel.repeated(scale, channels, lanes);
         float[] offsetR = PerChannel.repeated(offset, channels, lanes);
         rows.forEachSubBlockLastChunkFirst(tasks, 2L * g.size(), (from, to) -> loops.normalizeRows(in,
-                xo + from * channels, out, yo + from * channels, to - from, channels, centerR, scaleR, offsetR,
+                xo + (long) from * channels, out, yo + (long) from * channels, to - from, channels, centerR, scaleR, offsetR,
                 call.relu()));
     }
 
@@ -99,8 +100,8 @@ public final class FusedRows implements LayoutKernels {
      * do not depend on the other channels.
      */
     private final class ChunkMoments {
-        final float[] in;
-        final int xo;
+        final MemorySegment in;
+        final long xo;
         final int channels;
         final float[] shift;
         final double[] s1;
@@ -112,7 +113,7 @@ public final class FusedRows implements LayoutKernels {
         final float[] squares;
 
         ChunkMoments(TrainingCall call, float[] shift) {
-            this.in = call.x().array();
+            this.in = call.x().segment();
             this.xo = call.x().offset();
             this.channels = call.geometry().channels();
             this.shift = shift;
@@ -125,7 +126,7 @@ public final class FusedRows implements LayoutKernels {
 
         void add(int from, int to) {
             int rows = to - from;
-            int base = xo + from * channels;
+            long base = xo + (long) from * channels;
             loops.deviationSumsRows(in, base, rows, channels, channels, shift, sums, squares, 0);
             boolean again = false;
             for (int c = 0; c < channels; c++) {

@@ -6,6 +6,7 @@ import io.github.batchnorm4j.internal.kernel.ChannelMath;
 import io.github.batchnorm4j.internal.kernel.PerChannel;
 import io.github.batchnorm4j.internal.loops.Loops;
 import io.github.batchnorm4j.internal.parallel.Tasks;
+import java.lang.foreign.MemorySegment;
 
 /**
  * Backward on rows for both fast variants: each chunk sums dy' and dy' * (x - mean) over its
@@ -27,12 +28,12 @@ final class RowBackward {
         int channels = g.channels();
         int lanes = loops.lanes();
         RowChunks rows = RowChunks.of(g);
-        float[] in = call.x().array();
-        float[] grad = call.dy().array();
-        float[] mask = call.mask();
-        int xo = call.x().offset();
-        int dyo = call.dy().offset();
-        int yo = call.maskOffset();
+        MemorySegment in = call.x().segment();
+        MemorySegment grad = call.dy().segment();
+        MemorySegment mask = call.mask();
+        long xo = call.x().offset();
+        long dyo = call.dy().offset();
+        long yo = call.maskOffset();
         float[] meanP = PerChannel.padded(call.mean(), lanes);
         int padded = PerChannel.paddedLength(channels, lanes);
         // each task fills arrays of its own: lines the caller allocated would move between cores
@@ -44,7 +45,7 @@ final class RowBackward {
             double[] chunkDy = new double[channels];
             double[] chunkDev = new double[channels];
             rows.forEachSumSlice(k, (from, to) -> {
-                int at = from * channels;
+                long at = (long) from * channels;
                 loops.gradientSumsRows(in, xo + at, grad, dyo + at, mask, yo + at, to - from, channels, channels,
                         meanP, partDy, partDev, 0);
                 for (int c = 0; c < channels; c++) {
@@ -70,14 +71,14 @@ final class RowBackward {
                     g.reductionSize(), call.batchStatistics(), a, b, cc, call.dgamma(), call.dbeta());
         }
 
-        float[] out = call.dx().array();
-        int dxo = call.dx().offset();
+        MemorySegment out = call.dx().segment();
+        long dxo = call.dx().offset();
         float[] meanR = PerChannel.repeated(call.mean(), channels, lanes);
         float[] aR = PerChannel.repeated(a, channels, lanes);
         float[] bR = PerChannel.repeated(b, channels, lanes);
         float[] cR = PerChannel.repeated(cc, channels, lanes);
         rows.forEachSubBlockLastChunkFirst(tasks, 3L * g.size(), (from, to) -> {
-            int at = from * channels;
+            long at = (long) from * channels;
             loops.gradientApplyRows(in, xo + at, grad, dyo + at, mask, yo + at, out, dxo + at, to - from, channels,
                     meanR, aR, bR, cR);
         });

@@ -5,6 +5,7 @@ import io.github.batchnorm4j.internal.kernel.InferenceCall;
 import io.github.batchnorm4j.internal.kernel.PerChannel;
 import io.github.batchnorm4j.internal.loops.Loops;
 import io.github.batchnorm4j.internal.parallel.Tasks;
+import java.lang.foreign.MemorySegment;
 
 /**
  * Inference on rows for both fast variants, {@code y = x * scale + shift}: one multiply-add per
@@ -24,13 +25,13 @@ public final class RowInference {
         Geometry g = call.geometry();
         int channels = g.channels();
         RowChunks rows = RowChunks.of(g);
-        float[] in = call.x().array();
-        float[] out = call.y().array();
-        int xo = call.x().offset();
-        int yo = call.y().offset();
+        MemorySegment in = call.x().segment();
+        MemorySegment out = call.y().segment();
+        long xo = call.x().offset();
+        long yo = call.y().offset();
         float[] scale = PerChannel.repeated(call.scale(), channels, loops.lanes());
         float[] shift = PerChannel.repeated(call.shift(), channels, loops.lanes());
         rows.forEachSubBlockLastChunkFirst(tasks, 2L * g.size(), (from, to) -> loops.scaleShiftRows(in,
-                xo + from * channels, out, yo + from * channels, to - from, channels, scale, shift, call.relu()));
+                xo + (long) from * channels, out, yo + (long) from * channels, to - from, channels, scale, shift, call.relu()));
     }
 }

@@ -10,6 +10,7 @@ import io.github.batchnorm4j.internal.kernel.TrainingCall;
 import io.github.batchnorm4j.internal.kernel.TwoPassStatistics;
 import io.github.batchnorm4j.internal.loops.Loops;
 import io.github.batchnorm4j.internal.parallel.Tasks;
+import java.lang.foreign.MemorySegment;
 
 /**
  * VECTORIZED on rows: the textbook passes over row chunks ({@link RowChunks}), vectorized
@@ -34,26 +35,26 @@ public final class VectorizedRows implements LayoutKernels {
         int channels = g.channels();
         int lanes = loops.lanes();
         RowChunks rows = RowChunks.of(g);
-        float[] in = call.x().array();
-        int xo = call.x().offset();
+        MemorySegment in = call.x().segment();
+        long xo = call.x().offset();
 
         float[] shift = Statistics.shifts(g, call.x(), lanes);
         double[] mean = TwoPassStatistics.means(perChannel(rows, (part, from, to) -> loops.sumDeviationsRows(in,
-                xo + from * channels, to - from, channels, channels, shift, part, 0)), shift, g.reductionSize());
+                xo + (long) from * channels, to - from, channels, channels, shift, part, 0)), shift, g.reductionSize());
         float[] rounded = PerChannel.padded(TwoPassStatistics.rounded(mean), lanes);
 
         double[] squares = perChannel(rows, (part, from, to) -> loops.sumSquaredDeviationsRows(in,
-                xo + from * channels, to - from, channels, channels, rounded, part, 0));
+                xo + (long) from * channels, to - from, channels, channels, rounded, part, 0));
         float[] scale = new float[PerChannel.paddedLength(channels, lanes)];
         float[] offset = TwoPassStatistics.finish(call, mean, rounded, squares, scale);
 
-        float[] out = call.y().array();
-        int yo = call.y().offset();
+        MemorySegment out = call.y().segment();
+        long yo = call.y().offset();
         float[] meanR = PerChannel.repeated(call.mean(), channels, lanes);
         float[] scaleR = PerChannel.repeated(scale, channels, lanes);
         float[] offsetR = PerChannel.repeated(offset, channels, lanes);
         rows.forEachSubBlockLastChunkFirst(tasks, 2L * g.size(), (from, to) -> loops.normalizeRows(in,
-                xo + from * channels, out, yo + from * channels, to - from, channels, meanR, scaleR, offsetR,
+                xo + (long) from * channels, out, yo + (long) from * channels, to - from, channels, meanR, scaleR, offsetR,
                 call.relu()));
     }
 
