@@ -158,6 +158,18 @@ class SegmentValidationTest {
         }
     }
 
+    /** A heap segment over a per-channel array is that array: writing it is refused as writing the array is. */
+    @Test
+    void heapSegmentOverAParameterArray() {
+        Geometry one = Geometry.matrix(1, 3);
+        float[] mean = {0.5f, -1f, 2f};
+        RunningStatistics running = RunningStatistics.of(mean, new float[] {1, 2, 3}, RunningUpdate.pytorch(0.1));
+        expect(IllegalArgumentException.class, "y must not be the same array as running mean",
+                () -> Variants.batchNorm(Variant.FUSED, 1).forwardInference(one, FloatSpan.of(new float[] {1, 2, 3}),
+                        FloatSpan.of(MemorySegment.ofArray(mean)), P, running));
+        assertArrayEquals(new float[] {0.5f, -1f, 2f}, mean, "refused call wrote the running mean");
+    }
+
     /** A heap segment over bytes holds floats too: the bits of the float array, in every variant. */
     @Test
     void byteBackedHeapSegment() {

@@ -145,12 +145,17 @@ public final class Checks {
         }
 
         public static Use readsTensor(String name, FloatSpan span) {
-            return new Use(name, span == null || span.isSegment() ? null : span.array(), true, false);
+            return new Use(name, span == null ? null : heapArray(span), true, false);
         }
 
         public static Use writesTensor(String name, FloatSpan span) {
-            return new Use(name, span.isSegment() ? null : span.array(), true, true);
+            return new Use(name, heapArray(span), true, true);
         }
+    }
+
+    /** The float array a span's memory is, if any: a heap segment over a float[] counts as that array. */
+    private static float[] heapArray(FloatSpan span) {
+        return span.segment().heapBase().orElse(null) instanceof float[] array ? array : null;
     }
 
     /**
