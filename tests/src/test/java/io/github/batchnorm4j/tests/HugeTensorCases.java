@@ -85,7 +85,9 @@ abstract class HugeTensorCases {
         for (long i = 0; i < size; i++) {
             double expected = i < size - ONES ? 0 : sign(i, channels) * unit;
             float got = t.get(i);
-            if (!(Math.abs(got - expected) <= 1e-5 * Math.abs(expected))) {
+            // the zeros may move by the mean's rounding (up to 1e-12) times invStd; a lost or
+            // misplaced value moves them by about invStd
+            if (!(Math.abs(got - expected) <= 1e-5 * Math.abs(expected) + 1e-9)) {
                 fail(what + "[" + i + "] = " + got + ", expected " + expected);
             }
         }
