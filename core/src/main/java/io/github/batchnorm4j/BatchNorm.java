@@ -18,6 +18,7 @@ import io.github.batchnorm4j.internal.kernel.KernelProvider;
 import io.github.batchnorm4j.internal.kernel.Kernels;
 import io.github.batchnorm4j.internal.kernel.TrainingCall;
 import io.github.batchnorm4j.internal.parallel.Tasks;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
@@ -71,17 +72,25 @@ public final class BatchNorm {
         };
     }
 
+    /**
+     * The kernels for these tensors (null ones are not read): copies specialized to their
+     * segment class when they share one, and on the calling thread alone when a segment is
+     * confined to it.
+     */
     private Kernels kernelsFor(FloatSpan... tensors) {
-        boolean shareable = Checks.shareable(tensors);
+        boolean shareable = true;
         Class<?> memory = null;
+        boolean mixed = false;
         for (FloatSpan tensor : tensors) {
             if (tensor != null) {
-                Class<?> kind = tensor.segment().getClass();
-                if (memory != null && kind != memory) {
-                    return shareable ? kernels : callingThreadOnly;
-                }
-                memory = kind;
+                MemorySegment segment = tensor.segment();
+                shareable &= Checks.shareable(segment);
+                mixed |= memory != null && segment.getClass() != memory;
+                memory = segment.getClass();
             }
+        }
+        if (mixed) {
+            return shareable ? kernels : callingThreadOnly;
         }
         return (shareable ? byMemory : byMemoryCallingThreadOnly).get(memory);
     }
@@ -242,7 +251,7 @@ public final class BatchNorm {
         int channels = geometry.channels();
         float[] dgamma = gradients.dgamma() != null ? gradients.dgamma() : new float[channels];
         float[] dbeta = gradients.dbeta() != null ? gradients.dbeta() : new float[channels];
-        kernelsFor(x, y, dy, dx).backward(new BackwardCall(geometry, x, y, dy, dx, gammaOrOnes(parameters, channels), mean,
+        kernelsFor(x, parameters.relu() ? y : null, dy, dx).backward(new BackwardCall(geometry, x, y, dy, dx, gammaOrOnes(parameters, channels), mean,
                 invStd, parameters.relu(), batchStatistics, dgamma, dbeta));
     }
 

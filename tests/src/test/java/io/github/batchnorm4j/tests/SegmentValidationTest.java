@@ -151,6 +151,10 @@ class SegmentValidationTest {
             expect(IllegalArgumentException.class, "y must either be x itself (same memory and offset) or not overlap it",
                     () -> Variants.batchNorm(Variant.FUSED, 2).forwardTraining(G, FloatSpan.of(shared),
                             FloatSpan.of(shared).from(2), P, BatchStatistics.allocate(3), null));
+            // y starts 2 floats after x: they share all but 2 of the tensor's floats
+            expect(IllegalArgumentException.class, "which share " + (N - 2) + " of their " + N + " floats",
+                    () -> Variants.batchNorm(Variant.FUSED, 2).forwardTraining(G, FloatSpan.of(shared),
+                            FloatSpan.of(shared).from(2), P, BatchStatistics.allocate(3), null));
             assertArrayEquals(before, shared.toArray(ValueLayout.JAVA_FLOAT), "refused call wrote");
             // the same memory through two slices at one address is in place, and allowed
             Variants.batchNorm(Variant.FUSED, 2).forwardTraining(G, FloatSpan.of(shared),

@@ -52,16 +52,11 @@ public final class Checks {
     }
 
     /**
-     * Whether every span's memory may be touched by the library's pool threads: false when one is
-     * confined to the calling thread, and the call must then not fork. Null spans are skipped.
+     * Whether the library's pool threads may touch this memory: false when it is confined to the
+     * calling thread, and the call must then not fork.
      */
-    public static boolean shareable(FloatSpan... spans) {
-        for (FloatSpan span : spans) {
-            if (span != null && !span.segment().isAccessibleBy(NOT_AN_OWNER)) {
-                return false;
-            }
-        }
-        return true;
+    public static boolean shareable(MemorySegment segment) {
+        return segment.isAccessibleBy(NOT_AN_OWNER);
     }
 
     /** A thread that owns no segment: a segment it may access is not confined. Never started. */
@@ -88,24 +83,31 @@ public final class Checks {
      */
     public static void requireInPlaceOrDisjoint(
             String outName, FloatSpan out, String inName, FloatSpan in, Geometry geometry) {
-        if (sameMemory(out, in) && start(out) != start(in) && overlap(out, in, geometry)) {
+        long overlap = overlap(out, in, geometry);
+        if (overlap > 0 && start(out) != start(in)) {
             throw new IllegalArgumentException(outName + " must either be " + inName
                     + " itself (same memory and offset) or not overlap it; got " + out + " and " + in
-                    + ", which overlap over " + geometry.size() + " floats");
+                    + ", which share " + overlap + " of their " + geometry.size() + " floats");
         }
     }
 
     /** An output that must not share a byte with an input (a transpose cannot run in place). */
     public static void requireDisjoint(String outName, FloatSpan out, String inName, FloatSpan in, Geometry geometry) {
-        if (sameMemory(out, in) && overlap(out, in, geometry)) {
+        long overlap = overlap(out, in, geometry);
+        if (overlap > 0) {
             throw new IllegalArgumentException(outName + " must not overlap " + inName + "; got " + out
-                    + " and " + in + ", which overlap over " + geometry.size() + " floats");
+                    + " and " + in + ", which share " + overlap + " of their " + geometry.size() + " floats");
         }
     }
 
-    private static boolean overlap(FloatSpan a, FloatSpan b, Geometry geometry) {
+    /** The floats two tensors of this geometry share: 0 in different memory or apart. */
+    private static long overlap(FloatSpan a, FloatSpan b, Geometry geometry) {
+        if (!sameMemory(a, b)) {
+            return 0;
+        }
         long bytes = geometry.size() * Float.BYTES;
-        return start(a) < start(b) + bytes && start(b) < start(a) + bytes;
+        long shared = Math.min(start(a), start(b)) + bytes - Math.max(start(a), start(b));
+        return Math.max(0, shared) / Float.BYTES;
     }
 
     /** One heap object, or both native (one address space). */

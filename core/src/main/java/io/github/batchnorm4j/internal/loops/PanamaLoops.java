@@ -74,35 +74,28 @@ public final class PanamaLoops implements Loops {
         return FloatVector.fromArray(SPECIES, a, at, m);
     }
 
-    /** Lane i to lane i ^ d, for d = 8, 4, 2, 1 (identity where d is not below L). */
-    private static final VectorShuffle<Float> SWAP_8 = swap(8);
-    private static final VectorShuffle<Float> SWAP_4 = swap(4);
-    private static final VectorShuffle<Float> SWAP_2 = swap(2);
-    private static final VectorShuffle<Float> SWAP_1 = swap(1);
+    /**
+     * The shuffles that add up a vector's lanes in a fixed pairwise order: lane i plus lane i ^ d,
+     * for d = L/2 down to 1, then lane 0 holds the sum. reduceLanes(ADD) leaves the order open,
+     * and the interpreter and the JIT do use different orders: results would change once a loop
+     * compiles. Each loop writes this reduction out rather than calling a method for it: in a
+     * loop method past C2's node budget such a call is not inlined and boxes its vector. The
+     * shuffles are constants: a shuffle made per call (as slice makes one) is allocated.
+     */
+    private static final VectorShuffle<?>[] PAIRWISE = pairwise();
 
-    private static VectorShuffle<Float> swap(int d) {
-        return VectorShuffle.fromOp(SPECIES, i -> d < L ? i ^ d : i);
+    private static VectorShuffle<?>[] pairwise() {
+        VectorShuffle<?>[] swaps = new VectorShuffle<?>[Integer.numberOfTrailingZeros(L)];
+        for (int k = 0; k < swaps.length; k++) {
+            int d = L >> (k + 1);
+            swaps[k] = VectorShuffle.fromOp(SPECIES, i -> i ^ d);
+        }
+        return swaps;
     }
 
-    /**
-     * Sum of the lanes in a fixed pairwise order. reduceLanes(ADD) leaves the order open, and the
-     * interpreter and the JIT do use different orders: results would change once a loop compiles.
-     * The shuffles are constants: a shuffle made per call (as slice makes one) is allocated.
-     */
-    private static float sumLanes(FloatVector v) {
-        if (L > 8) {
-            v = v.add(v.rearrange(SWAP_8));
-        }
-        if (L > 4) {
-            v = v.add(v.rearrange(SWAP_4));
-        }
-        if (L > 2) {
-            v = v.add(v.rearrange(SWAP_2));
-        }
-        if (L > 1) {
-            v = v.add(v.rearrange(SWAP_1));
-        }
-        return v.lane(0);
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float> pairwise(int k) {
+        return (VectorShuffle<Float>) PAIRWISE[k];
     }
 
     private static FloatVector activate(FloatVector v, boolean relu) {
@@ -137,7 +130,11 @@ public final class PanamaLoops implements Loops {
                 s1 = s1.add(load(a, at + k, m).sub(k0, m));
             }
         }
-        return sumLanes(s0.add(s1).add(s2.add(s3)));
+        FloatVector s = s0.add(s1).add(s2.add(s3));
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            s = s.add(s.rearrange(pairwise(k)));
+        }
+        return s.lane(0);
     }
 
     @Override
@@ -183,8 +180,16 @@ public final class PanamaLoops implements Loops {
                 q1 = d.fma(d, q1);
             }
         }
-        sums[0] = sumLanes(s0.add(s1).add(s2.add(s3)));
-        sums[1] = sumLanes(q0.add(q1).add(q2.add(q3)));
+        FloatVector s = s0.add(s1).add(s2.add(s3));
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            s = s.add(s.rearrange(pairwise(k)));
+        }
+        sums[0] = s.lane(0);
+        FloatVector t = q0.add(q1).add(q2.add(q3));
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            t = t.add(t.rearrange(pairwise(k)));
+        }
+        sums[1] = t.lane(0);
     }
 
     @Override
@@ -219,7 +224,11 @@ public final class PanamaLoops implements Loops {
                 s1 = d.fma(d, s1);
             }
         }
-        return sumLanes(s0.add(s1).add(s2.add(s3)));
+        FloatVector s = s0.add(s1).add(s2.add(s3));
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            s = s.add(s.rearrange(pairwise(k)));
+        }
+        return s.lane(0);
     }
 
     @Override
@@ -303,8 +312,16 @@ public final class PanamaLoops implements Loops {
                 store(activate(load(x, xa + k, m).sub(mu).fma(sc, be), relu), y, ya + k, m);
             }
         }
-        sums[0] = sumLanes(s0.add(s1).add(s2.add(s3)));
-        sums[1] = sumLanes(q0.add(q1).add(q2.add(q3)));
+        FloatVector s = s0.add(s1).add(s2.add(s3));
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            s = s.add(s.rearrange(pairwise(k)));
+        }
+        sums[0] = s.lane(0);
+        FloatVector t = q0.add(q1).add(q2.add(q3));
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            t = t.add(t.rearrange(pairwise(k)));
+        }
+        sums[1] = t.lane(0);
     }
 
     @Override
@@ -361,7 +378,11 @@ public final class PanamaLoops implements Loops {
                 s1 = s1.add(zero.blend(load(dy, ga + k, m), load(source, sa + k, m).compare(VectorOperators.GT, 0f).or(keepAll)));
             }
         }
-        return sumLanes(s0.add(s1));
+        FloatVector s = s0.add(s1);
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            s = s.add(s.rearrange(pairwise(k)));
+        }
+        return s.lane(0);
     }
 
     @Override
@@ -401,7 +422,11 @@ public final class PanamaLoops implements Loops {
                 s1 = d.fma(load(x, xa + k, m).sub(mu), s1);
             }
         }
-        return sumLanes(s0.add(s1));
+        FloatVector s = s0.add(s1);
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            s = s.add(s.rearrange(pairwise(k)));
+        }
+        return s.lane(0);
     }
 
     @Override
@@ -467,8 +492,16 @@ public final class PanamaLoops implements Loops {
                 t1 = d.fma(load(x, xa + k, m).sub(mu), t1);
             }
         }
-        sums[0] = sumLanes(s0.add(s1).add(s2.add(s3)));
-        sums[1] = sumLanes(t0.add(t1).add(t2.add(t3)));
+        FloatVector s = s0.add(s1).add(s2.add(s3));
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            s = s.add(s.rearrange(pairwise(k)));
+        }
+        sums[0] = s.lane(0);
+        FloatVector t = t0.add(t1).add(t2.add(t3));
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            t = t.add(t.rearrange(pairwise(k)));
+        }
+        sums[1] = t.lane(0);
     }
 
     @Override
@@ -563,8 +596,16 @@ public final class PanamaLoops implements Loops {
                 t1 = d.fma(load(x, xa + k, m).sub(mu), t1);
             }
         }
-        sums[0] = sumLanes(s0.add(s1).add(s2.add(s3)));
-        sums[1] = sumLanes(t0.add(t1).add(t2.add(t3)));
+        FloatVector s = s0.add(s1).add(s2.add(s3));
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            s = s.add(s.rearrange(pairwise(k)));
+        }
+        sums[0] = s.lane(0);
+        FloatVector t = t0.add(t1).add(t2.add(t3));
+        for (int k = 0; k < PAIRWISE.length; k++) {
+            t = t.add(t.rearrange(pairwise(k)));
+        }
+        sums[1] = t.lane(0);
     }
 
     private void gradientApply(MemorySegment x, long xFrom, MemorySegment dy, long dyFrom, MemorySegment dx, long dxFrom, int runs,
