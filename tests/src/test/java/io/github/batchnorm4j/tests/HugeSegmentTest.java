@@ -41,11 +41,6 @@ class HugeSegmentTest extends HugeTensorCases {
     }
 
     @Override
-    long size() {
-        return SIZE;
-    }
-
-    @Override
     Stream<Arguments> cases() {
         return bothFamilies(Geometry.matrix((int) (SIZE / 2), 2), Geometry.ncl(2048, 1, (1 << 20) + (1 << 10)));
     }

@@ -42,7 +42,9 @@ abstract class HugeTensorCases {
     abstract FloatSpan tensor();
 
     /** Its floats. */
-    abstract long size();
+    long size() {
+        return tensor().available();
+    }
 
     /** (variant, family, geometry of {@link #size()} floats). */
     abstract Stream<Arguments> cases();

@@ -36,11 +36,6 @@ class HugeTensorTest extends HugeTensorCases {
     }
 
     @Override
-    long size() {
-        return SIZE;
-    }
-
-    @Override
     Stream<Arguments> cases() {
         return bothFamilies(Geometry.matrix(SIZE, 1), Geometry.ncl(1, 1, SIZE));
     }
