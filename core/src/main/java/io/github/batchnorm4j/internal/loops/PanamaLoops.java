@@ -29,7 +29,7 @@ public final class PanamaLoops implements Loops {
      * Rows the row sums take at a time: each vector of per-channel sums is loaded and stored
      * once for four rows of x, not once a row (that load and store bound the loop, not memory).
      */
-    private static final int ROWS = 4;
+    static final int ROWS = 4;
 
     @Override
     public int lanes() {
@@ -93,9 +93,31 @@ public final class PanamaLoops implements Loops {
         return swaps;
     }
 
+    /** Shuffles in {@link #PAIRWISE}: log2 of the lanes. */
+    static final int PAIRWISE_STEPS = PAIRWISE.length;
+
     @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float> pairwise(int k) {
+    static VectorShuffle<Float> pairwise(int k) {
         return (VectorShuffle<Float>) PAIRWISE[k];
+    }
+
+    /** The float[] under a heap segment, else null: native and read-only segments have none. */
+    private static float[] floats(MemorySegment segment) {
+        return segment != null && segment.heapBase().orElse(null) instanceof float[] array ? array : null;
+    }
+
+    /**
+     * Whether every tensor given is a heap segment over a float[] ({@code y} and {@code dx} may
+     * be null, for absent): then the backward loops run on the arrays (see PanamaArrayBackward).
+     */
+    private static boolean onArrays(MemorySegment x, MemorySegment dy, MemorySegment y, MemorySegment dx) {
+        return floats(x) != null && floats(dy) != null && (y == null || floats(y) != null)
+                && (dx == null || floats(dx) != null);
+    }
+
+    /** The index in {@link #floats}' array of float {@code from} of the segment. */
+    private static int index(MemorySegment segment, long from) {
+        return segment == null ? 0 : Math.toIntExact(segment.address() / Float.BYTES + from);
     }
 
     private static FloatVector activate(FloatVector v, boolean relu) {
@@ -438,7 +460,10 @@ public final class PanamaLoops implements Loops {
         if (y != null) {
             Extent.check("y", y.byteSize(), yFrom, extent);
         }
-        if (y == null) {
+        if (onArrays(x, dy, y, null)) {
+            PanamaArrayBackward.gradientSums(floats(x), index(x, xFrom), floats(dy), index(dy, dyFrom),
+                    floats(y), index(y, yFrom), runs, length, stride, mean, sums);
+        } else if (y == null) {
             gradientSums(x, xFrom, dy, dyFrom, runs, length, stride, mean, sums);
         } else {
             gradientSumsMasked(x, xFrom, dy, dyFrom, y, yFrom, runs, length, stride, mean, sums);
@@ -514,7 +539,10 @@ public final class PanamaLoops implements Loops {
             Extent.check("y", y.byteSize(), yFrom, extent);
         }
         Extent.check("dx", dx.byteSize(), dxFrom, extent);
-        if (y == null) {
+        if (onArrays(x, dy, y, dx)) {
+            PanamaArrayBackward.gradientApply(floats(x), index(x, xFrom), floats(dy), index(dy, dyFrom),
+                    floats(y), index(y, yFrom), floats(dx), index(dx, dxFrom), runs, length, stride, mean, a, b, c);
+        } else if (y == null) {
             gradientApply(x, xFrom, dy, dyFrom, dx, dxFrom, runs, length, stride, mean, a, b, c);
         } else {
             gradientApplyMasked(x, xFrom, dy, dyFrom, y, yFrom, dx, dxFrom, runs, length, stride, mean, a, b, c);
@@ -873,6 +901,11 @@ public final class PanamaLoops implements Loops {
         if (y != null) {
             Extent.check("y", y.byteSize(), yBase, extent);
         }
+        if (onArrays(x, dy, y, null)) {
+            PanamaArrayBackward.gradientSumsRows(floats(x), index(x, xBase), floats(dy), index(dy, dyBase),
+                    floats(y), index(y, yBase), rows, stride, width, mean, sumDy, sumDyDev, cFrom);
+            return;
+        }
         java.util.Arrays.fill(sumDy, cFrom, cFrom + width, 0f);
         java.util.Arrays.fill(sumDyDev, cFrom, cFrom + width, 0f);
         int full = width - width % L;
@@ -986,6 +1019,11 @@ public final class PanamaLoops implements Loops {
             Extent.check("y", y.byteSize(), yFrom, extent);
         }
         Extent.check("dx", dx.byteSize(), dxFrom, extent);
+        if (onArrays(x, dy, y, dx)) {
+            PanamaArrayBackward.gradientApplyRows(floats(x), index(x, xFrom), floats(dy), index(dy, dyFrom),
+                    floats(y), index(y, yFrom), floats(dx), index(dx, dxFrom), rows, width, mean, a, b, c);
+            return;
+        }
         // each body in a method of its own: in one method C2 stopped inlining the vector
         // intrinsics and boxed every vector (1.3 MB allocated per (7,17,13,13) backward)
         int n = rows * width;
