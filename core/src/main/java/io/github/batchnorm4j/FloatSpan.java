@@ -120,6 +120,6 @@ public final class FloatSpan {
     @Override
     public String toString() {
         return array != null ? "FloatSpan[float[" + array.length + "] from " + offset + "]"
-                : "FloatSpan[" + segment + "]";
+                : "FloatSpan[" + segment + " from " + offset + "]";
     }
 }

@@ -77,6 +77,16 @@ class SegmentValidationTest {
     }
 
     @Test
+    void spanNamesWhereItStarts() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment segment = arena.allocate(ValueLayout.JAVA_FLOAT, 8);
+            String span = FloatSpan.of(segment).from(5).toString();
+            assertTrue(span.endsWith(" from 5]") && span.contains("MemorySegment"), span);
+            assertTrue(FloatSpan.of(new float[8], 3).toString().equals("FloatSpan[float[8] from 3]"));
+        }
+    }
+
+    @Test
     void misaligned() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment odd = arena.allocate(4L * N + 2, 8).asSlice(2);
