@@ -10,10 +10,10 @@ import jdk.incubator.vector.VectorSpecies;
  * The backward loops of {@link PanamaLoops} once more, on float arrays: PanamaLoops calls them
  * when every tensor of a call is a heap segment over a float[] (every array span is). C2
  * compiles these loops, several loads and a store a vector, measurably slower on heap segments
- * than on the arrays under them; the forward loops show no such gap (jmh/RESULTS.md, "Tensors
- * as memory segments"). The bodies repeat PanamaLoops' line for line, so the bits are the same;
- * one body over both kinds of memory would need a memory argument that boxes its vectors.
- * The caller has checked the bounds.
+ * than on the arrays under them; the forward loops show no such gap (jmh/RESULTS.md, "Backward
+ * loops on arrays"). The bodies repeat PanamaLoops' line for line, so the bits are the same, and
+ * so does their split into methods, whose reasons PanamaLoops gives; one body over both kinds of
+ * memory would need a memory argument that boxes its vectors. The caller has checked the bounds.
  */
 final class PanamaArrayBackward {
     private PanamaArrayBackward() {}
@@ -66,8 +66,7 @@ final class PanamaArrayBackward {
     /** {@link #gradientSums} with the ReLU mask, apart: both bodies in one method boxed its vectors. */
     private static void gradientSumsMasked(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom, int runs,
             int length, int stride, float mean, double[] sums) {
-        // dy' = dy where y > 0 (written out at each use: a helper taking vectors can fail to
-        // inline, and then every vector is boxed)
+        // dy' = dy where y > 0, written out at each use
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector s0 = zero;
@@ -83,7 +82,7 @@ final class PanamaArrayBackward {
             int ga = dyFrom + r * stride;
             int sa = yFrom + r * stride;
             int k = 0;
-            // 4 accumulators per sum, as in deviationSums
+            // 4 accumulators per sum
             for (; k <= length - 4 * L; k += 4 * L) {
                 FloatVector d0 = zero.blend(load(dy, ga + k), load(y, sa + k).compare(VectorOperators.GT, 0f));
                 FloatVector d1 = zero.blend(load(dy, ga + k + L), load(y, sa + k + L).compare(VectorOperators.GT, 0f));
@@ -125,8 +124,7 @@ final class PanamaArrayBackward {
     /** {@link #gradientApply} with the ReLU mask, apart: both bodies in one method boxed its vectors. */
     private static void gradientApplyMasked(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
             float[] dx, int dxFrom, int runs, int length, int stride, float mean, float a, float b, float c) {
-        // dy' = dy where y > 0 (written out at each use: a helper taking vectors can fail to
-        // inline, and then every vector is boxed)
+        // dy' = dy where y > 0, written out at each use
         FloatVector zero = FloatVector.zero(SPECIES);
         FloatVector mu = FloatVector.broadcast(SPECIES, mean);
         FloatVector av = FloatVector.broadcast(SPECIES, a);
@@ -235,8 +233,7 @@ final class PanamaArrayBackward {
         int full = width - width % L;
         int r = 0;
         // four rows at a time for whole vectors, then the rest a row at a time; the edge vector
-        // goes down all rows in a method of its own (inside this one, C2 did not inline it and
-        // boxed every edge vector: 117 KB allocated per (7,17,13,13) backward)
+        // down all rows in a method of its own
         for (; r <= rows - ROWS; r += ROWS) {
             int row = r * stride;
             for (int j = 0; j < full; j += L) {
@@ -335,8 +332,7 @@ final class PanamaArrayBackward {
 
     static void gradientApplyRows(float[] x, int xFrom, float[] dy, int dyFrom, float[] y, int yFrom,
             float[] dx, int dxFrom, int rows, int width, float[] mean, float[] a, float[] b, float[] c) {
-        // each body in a method of its own: in one method C2 stopped inlining the vector
-        // intrinsics and boxed every vector (1.3 MB allocated per (7,17,13,13) backward)
+        // each body in a method of its own, as in PanamaLoops
         int n = rows * width;
         int k = n - n % L;
         if (y == null) {

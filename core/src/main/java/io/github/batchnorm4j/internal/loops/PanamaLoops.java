@@ -1084,11 +1084,12 @@ public final class PanamaLoops implements Loops {
         Extent.check("src", src.byteSize(), srcFrom, extent);
         Extent.check("dst", dst.byteSize(), dstFrom, extent);
         // the Vector API scatters into arrays only: other memory takes the scalar tiles
-        if (!(dst.heapBase().orElse(null) instanceof float[] array)) {
+        float[] array = floats(dst);
+        if (array == null) {
             new ScalarLoops().transpose(src, srcFrom, dst, dstFrom, rows, cols);
             return;
         }
-        int to = Math.toIntExact(dst.address() / Float.BYTES + dstFrom);
+        int to = index(dst, dstFrom);
         // a vector of L columns of one row is scattered to L rows of dst, one float each; walking
         // down the rows fills each of those L dst rows in order
         int[] map = new int[L];
